@@ -1,0 +1,182 @@
+"""The `shadowmap` command: parses, calls one function per command, renders.
+
+Errors reach the user here and only here (``main``), with the next step and a
+documented exit code; heavy modules are imported only by the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from shadowmap.agent import __version__
+from shadowmap.agent.errors import EXIT_CLEAN, EXIT_FINDINGS, ShadowmapError, UsageError
+from shadowmap.agent.models import OSName, Report, Severity
+
+logger = logging.getLogger("shadowmap")
+
+LOGLEVEL_ENV = "SHADOWMAP_LOGLEVEL"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting, so main() stays the one exit."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message, hint=f"see `{self.prog} --help`")
+
+
+def _add_source_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", type=Path, help="read user files from DIR as the home")
+    parser.add_argument("--root", type=Path, help="read system-wide paths under DIR, not /")
+    parser.add_argument("--no-live", action="store_true", help="skip processes and sockets")
+    parser.add_argument("--os", choices=[o.value for o in OSName], help="whose paths to look for")
+    parser.add_argument("--state-dir", type=Path, help="shadowmap's own state folder")
+
+
+def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
+    parser.add_argument("--format", choices=list(formats), default="text")
+    parser.add_argument("--output", type=Path, help="write the result to FILE, not stdout")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="shadowmap", description="Finds shadow AI and the credentials it holds.")
+    parser.add_argument("--version", action="version", version=f"shadowmap {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    scan = sub.add_parser("scan", help="scan this machine once and print the inventory")
+    _add_source_options(scan)
+    _add_output_options(scan, ("text", "json"))
+    scan.add_argument("--fail-on", choices=[s.value for s in Severity], help="exit 1 at this")
+    scan.set_defaults(handler=cmd_scan)
+
+    repo = sub.add_parser("scan-repo", help="scan a repository's tree and history for keys")
+    repo.add_argument("path", type=Path)
+    repo.add_argument("--no-history", action="store_true", help="the working tree only")
+    _add_output_options(repo, ("text", "json", "sarif"))
+    repo.set_defaults(handler=cmd_scan_repo)
+
+    agent = sub.add_parser("agent", help="the endpoint agent")
+    agent_sub = agent.add_subparsers(dest="agent_command", required=True, parser_class=Parser)
+    once = agent_sub.add_parser("once", help="enrol if needed, scan, send the report")
+    once.add_argument("--collector", required=True, help="the collector's URL")
+    once.add_argument("--enroll-secret-file", type=Path, help="file holding the enrol secret")
+    once.add_argument("--email", help="the user's email, as MDM knows it")
+    _add_source_options(once)
+    once.set_defaults(handler=cmd_agent_once)
+
+    collector = sub.add_parser("collector", help="the collector service")
+    col_sub = collector.add_subparsers(dest="collector_command", required=True, parser_class=Parser)
+    serve = col_sub.add_parser("serve", help="run the collector")
+    serve.add_argument("--db", help="database URL (default: a SQLite file in the state folder)")
+    serve.add_argument("--listen", default="127.0.0.1:8443", help="HOST:PORT (loopback default)")
+    serve.add_argument("--tls-cert", type=Path)
+    serve.add_argument("--tls-key", type=Path)
+    serve.add_argument("--enroll-secret-file", type=Path)
+    serve.add_argument("--admin-token-file", type=Path)
+    serve.add_argument("--state-dir", type=Path, help="where the default SQLite file lives")
+    serve.set_defaults(handler=cmd_collector_serve)
+
+    schema = sub.add_parser("schema", help="print the report JSON Schema")
+    schema.set_defaults(handler=cmd_schema)
+    return parser
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from exc
+
+
+def _render(report: Report, fmt: str) -> str:
+    from shadowmap.agent.outputs import json_output, text
+
+    return json_output.render(report) if fmt == "json" else text.render(report)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from shadowmap.agent.runner import scan_from_options
+
+    report = scan_from_options(args)
+    _emit(_render(report, args.format), args.output)
+    if args.fail_on:
+        threshold = Severity(args.fail_on).rank
+        if any(f.severity.rank >= threshold for f in report.findings):
+            return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def cmd_scan_repo(args: argparse.Namespace) -> int:
+    from shadowmap.agent.repo import render_repo_result, scan_repo
+
+    result = scan_repo(args.path, history=not args.no_history)
+    _emit(render_repo_result(result, args.format), args.output)
+    return EXIT_FINDINGS if result.findings else EXIT_CLEAN
+
+
+def cmd_agent_once(args: argparse.Namespace) -> int:
+    from shadowmap.agent.agent import run_once
+
+    outcome = run_once(args)
+    sys.stderr.write(outcome.describe() + "\n")
+    return EXIT_CLEAN
+
+
+def cmd_collector_serve(args: argparse.Namespace) -> int:
+    from shadowmap.server.cli import serve
+
+    serve(args)
+    return EXIT_CLEAN
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from shadowmap.agent.models import report_json_schema
+
+    sys.stdout.write(json.dumps(report_json_schema(), indent=2, sort_keys=True) + "\n")
+    return EXIT_CLEAN
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    env_level = os.environ.get(LOGLEVEL_ENV, "").upper()
+    if env_level in logging.getLevelNamesMapping():
+        level = min(level, logging.getLevelNamesMapping()[env_level])
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("shadowmap: %(levelname)s: %(message)s"))
+    root = logging.getLogger("shadowmap")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    verbose = 0
+    try:
+        args = build_parser().parse_args(argv)
+        verbose = args.verbose
+        _setup_logging(verbose)
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except ShadowmapError as exc:
+        if verbose:
+            logger.exception("details")
+        sys.stderr.write(f"shadowmap: error: {exc.message}\n")
+        if exc.hint:
+            sys.stderr.write(f"shadowmap: next: {exc.hint}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("shadowmap: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Output formats: each renders a report (or repo findings) to text."""

@@ -1,0 +1,73 @@
+"""One scan of this machine: runs the detectors for the chosen sources, builds the report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from shadowmap.agent import __version__
+from shadowmap.agent.context import ScanContext
+from shadowmap.agent.detectors import all_detectors
+from shadowmap.agent.detectors.interface import DetectorOutput
+from shadowmap.agent.host import host_info
+from shadowmap.agent.models import LIVE_SOURCES, Finding, Report, ScannerInfo, SourceId
+from shadowmap.agent.secret_engine import FILTERS, SecretEngine
+
+logger = logging.getLogger(__name__)
+
+# What `scan` covers unless told otherwise; scan-repo covers SourceId.REPO alone.
+MACHINE_SOURCES = frozenset({SourceId.APPS, SourceId.PROCESSES, SourceId.MCP, SourceId.SECRETS})
+
+
+def machine_sources(live: bool) -> frozenset[SourceId]:
+    return MACHINE_SOURCES if live else MACHINE_SOURCES - LIVE_SOURCES
+
+
+def run_detectors(ctx: ScanContext, sources: frozenset[SourceId]) -> DetectorOutput:
+    out = DetectorOutput()
+    for detector in all_detectors():
+        wanted = sources & frozenset(detector.sources)
+        if wanted:
+            logger.info("running detector %s for %s", detector.id.value, sorted(wanted))
+            out.extend(detector.run(ctx, wanted))
+    return out
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    by_id: dict[str, Finding] = {}
+    for finding in findings:
+        by_id.setdefault(finding.id, finding)
+    return sorted(by_id.values(), key=lambda f: (-f.severity.rank, f.kind.value, f.title))
+
+
+def build_report(
+    ctx: ScanContext, sources: frozenset[SourceId], output: DetectorOutput
+) -> Report:
+    report = Report(
+        report_id=str(uuid.uuid4()),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        scanner=ScannerInfo(version=__version__, signatures_version=ctx.signatures.version),
+        host=host_info(),
+        users=[ctx.user],
+        sources=sorted(sources, key=lambda s: s.value),
+        fingerprint_scope=ctx.key.scope,
+        findings=_unique(output.findings),
+        warnings=output.warnings,
+        filters_used=sorted(FILTERS),
+    )
+    return ensure_no_raw_values(report, SecretEngine(ctx.signatures))
+
+
+def ensure_no_raw_values(report: Report, engine: SecretEngine) -> Report:
+    """The last guard: a credential-shaped value anywhere in a report is scrubbed."""
+    raw = report.model_dump_json()
+    if not any(True for _ in engine.find(raw)):
+        return report
+    logger.warning("a credential-shaped value reached the report; it was redacted")
+    return Report.model_validate(json.loads(engine.scrub(raw)))
+
+
+def scan_machine(ctx: ScanContext, sources: frozenset[SourceId]) -> Report:
+    return build_report(ctx, sources, run_detectors(ctx, sources))

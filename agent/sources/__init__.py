@@ -1,0 +1,1 @@
+"""Sources read the machine, and only read it: files, folders, processes."""

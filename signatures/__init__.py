@@ -1,0 +1,214 @@
+"""Signatures: what AI looks like, as data. Loads the YAML files and checks them.
+
+Every file is validated against its JSON Schema in schema/ when loaded; a pack that
+fails raises SignatureError and is never half used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from referencing import Registry, Resource
+
+from shadowmap.agent.errors import SignatureError
+
+logger = logging.getLogger(__name__)
+
+BUILTIN_DIR = Path(__file__).resolve().parent
+# The files a pack is made of, each with a schema of the same stem in schema/.
+PACK_FILES = ("vendors", "apps", "mcp_clients", "secrets")
+OS_KEYS = ("linux", "macos", "windows")
+
+
+@dataclass(frozen=True)
+class Vendor:
+    id: str
+    name: str
+    domains: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class PerOSPaths:
+    by_os: dict[str, tuple[str, ...]]
+
+    def for_os(self, os_name: str) -> tuple[str, ...]:
+        return self.by_os.get("all", ()) + self.by_os.get(os_name, ())
+
+
+@dataclass(frozen=True)
+class AppSignature:
+    id: str
+    name: str
+    vendor: str
+    kind: str
+    source: str
+    install: PerOSPaths
+    config: PerOSPaths
+    executables: tuple[str, ...]
+    processes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConfigLocation:
+    scope: str
+    format: str
+    servers_at: tuple[str, ...]
+    paths: PerOSPaths
+
+
+@dataclass(frozen=True)
+class MCPClient:
+    id: str
+    name: str
+    vendor: str
+    source: str
+    configs: tuple[ConfigLocation, ...]
+
+
+@dataclass(frozen=True)
+class SecretSignature:
+    id: str
+    name: str
+    vendor: str
+    pattern: str
+    keywords: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    severity: str
+    source: str
+
+    def public_prefix(self, value: str) -> str | None:
+        return next((p for p in self.prefixes if value.startswith(p)), None)
+
+
+@dataclass(frozen=True)
+class SignaturePack:
+    version: str
+    vendors: dict[str, Vendor]
+    apps: tuple[AppSignature, ...]
+    mcp_clients: tuple[MCPClient, ...]
+    secrets: tuple[SecretSignature, ...]
+    files: tuple[str, ...] = field(default=())
+
+    def vendor_name(self, vendor_id: str | None) -> str | None:
+        vendor = self.vendors.get(vendor_id or "")
+        return vendor.name if vendor else None
+
+
+def _registry() -> Registry:
+    common = json.loads((BUILTIN_DIR / "schema" / "common.json").read_text(encoding="utf-8"))
+    return Registry().with_resource("common.json", Resource.from_contents(common))
+
+
+def _read_validated(directory: Path, stem: str, registry: Registry) -> dict[str, Any]:
+    path = directory / f"{stem}.yaml"
+    schema = json.loads((BUILTIN_DIR / "schema" / f"{stem}.json").read_text(encoding="utf-8"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SignatureError(f"{path}: cannot be read as YAML: {exc}") from exc
+    validator = jsonschema.Draft202012Validator(schema, registry=registry)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "(top)"
+        raise SignatureError(f"{path}: {where}: {first.message}")
+    return data  # type: ignore[no-any-return]
+
+
+def _paths(raw: dict[str, list[str]] | None) -> PerOSPaths:
+    return PerOSPaths({key: tuple(value) for key, value in (raw or {}).items()})
+
+
+def _app(raw: dict[str, Any]) -> AppSignature:
+    return AppSignature(
+        id=raw["id"],
+        name=raw["name"],
+        vendor=raw["vendor"],
+        kind=raw["kind"],
+        source=raw["source"],
+        install=_paths(raw.get("install")),
+        config=_paths(raw.get("config")),
+        executables=tuple(raw.get("executables", ())),
+        processes=tuple(raw.get("processes", ())),
+    )
+
+
+def _client(raw: dict[str, Any]) -> MCPClient:
+    configs = tuple(
+        ConfigLocation(c["scope"], c["format"], tuple(c["servers_at"]), _paths(c["paths"]))
+        for c in raw["configs"]
+    )
+    return MCPClient(raw["id"], raw["name"], raw["vendor"], raw["source"], configs)
+
+
+def _secret(raw: dict[str, Any]) -> SecretSignature:
+    try:
+        re.compile(raw["pattern"])
+    except re.error as exc:
+        raise SignatureError(f"secrets.yaml: {raw['id']}: bad pattern: {exc}") from exc
+    prefixes = tuple(raw.get("prefixes", ())) + ((raw["prefix"],) if "prefix" in raw else ())
+    return SecretSignature(
+        id=raw["id"],
+        name=raw["name"],
+        vendor=raw["vendor"],
+        pattern=raw["pattern"],
+        keywords=tuple(k.lower() for k in raw["keywords"]),
+        prefixes=prefixes,
+        severity=raw["severity"],
+        source=raw["source"],
+    )
+
+
+def _check_references(pack: SignaturePack) -> None:
+    groups: list[tuple[str, list[Any]]] = [
+        ("apps", list(pack.apps)),
+        ("mcp_clients", list(pack.mcp_clients)),
+        ("secrets", list(pack.secrets)),
+    ]
+    for name, entries in groups:
+        ids = [e.id for e in entries]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise SignatureError(f"{name}.yaml: duplicate ids: {', '.join(dupes)}")
+        unknown = sorted({e.vendor for e in entries if e.vendor not in pack.vendors})
+        if unknown:
+            raise SignatureError(f"{name}.yaml: vendors not in vendors.yaml: {', '.join(unknown)}")
+
+
+def load_pack(directory: Path | None = None) -> SignaturePack:
+    """Load and validate a signature pack (the built-in one by default)."""
+    directory = directory or BUILTIN_DIR
+    registry = _registry()
+    raw = {stem: _read_validated(directory, stem, registry) for stem in PACK_FILES}
+    digest = hashlib.sha256()
+    for stem in PACK_FILES:
+        digest.update(json.dumps(raw[stem], sort_keys=True).encode("utf-8"))
+    pack = SignaturePack(
+        version=f"builtin-{digest.hexdigest()[:12]}",
+        vendors={
+            v["id"]: Vendor(v["id"], v["name"], tuple(v.get("domains", ())), v["source"])
+            for v in raw["vendors"]["vendors"]
+        },
+        apps=tuple(_app(a) for a in raw["apps"]["apps"]),
+        mcp_clients=tuple(_client(c) for c in raw["mcp_clients"]["clients"]),
+        secrets=tuple(_secret(s) for s in raw["secrets"]["secrets"]),
+        files=tuple(f"{stem}.yaml" for stem in PACK_FILES),
+    )
+    _check_references(pack)
+    logger.debug("loaded signature pack %s from %s", pack.version, directory)
+    return pack
+
+
+@cache
+def builtin_pack() -> SignaturePack:
+    return load_pack(BUILTIN_DIR)
