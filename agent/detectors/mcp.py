@@ -61,6 +61,9 @@ CREDENTIAL_NAME = re.compile(r"(?i)(key|token|secret|passw|auth|credential|cooki
 # Command-line flags whose next argument is a credential.
 CREDENTIAL_FLAG = re.compile(r"(?i)^--?[a-z-]*(key|token|secret|password|auth)[a-z-]*$")
 MIN_INLINE_LENGTH = 8
+# A value that names a file ("/...", "~/...", "./...", "C:\\...") points at a credential
+# kept elsewhere; it is not the credential.
+PATH_LIKE = re.compile(r"^(?:[/~]|\.{1,2}/|[A-Za-z]:[\\/]|https?://)")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"})
 
 
@@ -221,8 +224,11 @@ class ServerReader:
 
 
 def _literal(value: str) -> bool:
-    """A value written out in the file, not a reference to one kept elsewhere."""
+    """A value written out in the file, not a reference to one kept elsewhere (an env
+    variable, an input prompt, or a path to a credentials file)."""
     bare = REFERENCE.sub("", value).replace("Bearer", "").strip()
+    if PATH_LIKE.match(bare):
+        return False
     return len(bare) >= MIN_INLINE_LENGTH
 
 
