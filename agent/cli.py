@@ -66,6 +66,7 @@ def build_parser() -> Parser:
     once.add_argument("--collector", required=True, help="the collector's URL")
     once.add_argument("--enroll-secret-file", type=Path, help="file holding the enrol secret")
     once.add_argument("--email", help="the user's email, as MDM knows it")
+    once.add_argument("--ca-file", help="CA bundle that signs the collector's TLS certificate")
     _add_source_options(once)
     once.set_defaults(handler=cmd_agent_once)
 

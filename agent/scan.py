@@ -42,9 +42,7 @@ def _unique(findings: list[Finding]) -> list[Finding]:
     return sorted(by_id.values(), key=lambda f: (-f.severity.rank, f.kind.value, f.title))
 
 
-def build_report(
-    ctx: ScanContext, sources: frozenset[SourceId], output: DetectorOutput
-) -> Report:
+def build_report(ctx: ScanContext, sources: frozenset[SourceId], output: DetectorOutput) -> Report:
     report = Report(
         report_id=str(uuid.uuid4()),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),

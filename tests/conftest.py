@@ -74,7 +74,11 @@ def shadowmap(state_dir: Path) -> Callable[..., Run]:
         full_env.update({"SHADOWMAP_STATE_DIR": str(state_dir), **(env or {})})
         proc = subprocess.run(
             [sys.executable, "-m", "shadowmap.agent.cli", *args],
-            capture_output=True, text=True, env=full_env, timeout=timeout, check=False,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            check=False,
         )
         return Run(proc.returncode, proc.stdout, proc.stderr)
 

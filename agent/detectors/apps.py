@@ -30,8 +30,14 @@ logger = logging.getLogger(__name__)
 # Where CLI agents' installers put their binaries besides PATH (npm -g prefixes, pipx,
 # uv, bun, cargo; each tool's install docs), home- and root-relative.
 HOME_BIN_DIRS = (
-    "~/.local/bin", "~/bin", "~/.npm-global/bin", "~/.bun/bin", "~/.cargo/bin",
-    "~/.deno/bin", "~/.volta/bin", "~/.claude/local",
+    "~/.local/bin",
+    "~/bin",
+    "~/.npm-global/bin",
+    "~/.bun/bin",
+    "~/.cargo/bin",
+    "~/.deno/bin",
+    "~/.volta/bin",
+    "~/.claude/local",
 )
 ROOT_BIN_DIRS = ("/usr/local/bin", "/usr/bin", "/opt/homebrew/bin", "/snap/bin")
 WINDOWS_SUFFIXES = ("", ".exe", ".cmd")

@@ -206,7 +206,7 @@ class ServerReader:
 
     @staticmethod
     def _flag_inline(args: list[str]) -> bool:
-        pairs = zip(args, args[1:])
+        pairs = zip(args, args[1:], strict=False)
         return any(CREDENTIAL_FLAG.match(flag) and _literal(value) for flag, value in pairs)
 
     def _safe_args(self, args: list[str]) -> list[str]:

@@ -37,7 +37,7 @@ def _clip(text: str) -> str:
 def table(findings: list[Finding]) -> list[str]:
     rows = [(f.severity.value, f.kind.value, _clip(_what(f)), _clip(_where(f))) for f in findings]
     widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(COLUMNS)]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     return [line.format(*COLUMNS).rstrip(), *(line.format(*r).rstrip() for r in rows)]
 
 

@@ -20,7 +20,9 @@ PLACEMENT = {
 
 
 def _placement(client: str) -> str | None:
-    return next((rel for prefix, rel in PLACEMENT.items() if client.lower().startswith(prefix)), None)
+    return next(
+        (rel for prefix, rel in PLACEMENT.items() if client.lower().startswith(prefix)), None
+    )
 
 
 SUPPORTED = [e for e in assets.mcp_manifest() if _placement(e["client"])]
@@ -32,8 +34,11 @@ def test_corpus_file_yields_its_servers(entry, make_tree, shadowmap):
     home = make_tree("home", {rel: assets.text(f"mcp/{entry['file']}")})
     run = shadowmap("scan", "--home", str(home), "--no-live", "--format", "json")
     assert run.code == 0, run.stderr
-    found = {f["evidence"]["server"]: f["evidence"] for f in json.loads(run.stdout)["findings"]
-             if f["kind"] == "mcp_server"}
+    found = {
+        f["evidence"]["server"]: f["evidence"]
+        for f in json.loads(run.stdout)["findings"]
+        if f["kind"] == "mcp_server"
+    }
     expected = entry["expected"]["servers"]
     assert sorted(found) == sorted(s["name"] for s in expected)
     for server in expected:
@@ -57,7 +62,7 @@ def test_no_corpus_file_or_broken_copy_crashes_the_scan(name, make_tree, shadowm
     variants = {
         "whole": text,
         "truncated": text[: rng.randrange(1, max(2, len(text)))],
-        "garbled": "".join(c if rng.random() > 0.05 else rng.choice("{}[]\",:\x00") for c in text),
+        "garbled": "".join(c if rng.random() > 0.05 else rng.choice('{}[]",:\x00') for c in text),
     }
     files = {}
     for label, body in variants.items():

@@ -26,20 +26,45 @@ def planted_home(os_name: str, keys: dict[str, str]) -> dict[str, str | bytes]:
     mcp = lambda servers: json.dumps({"mcpServers": servers}, indent=2)  # noqa: E731
     return {
         f"{support}/Claude/claude_desktop_config.json": mcp(
-            {"filesystem": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/"]}}
+            {
+                "filesystem": {
+                    "command": "npx",
+                    "args": ["-y", "@modelcontextprotocol/server-filesystem", "/"],
+                }
+            }
         ),
         ".cursor/mcp.json": mcp(
-            {"github": {"command": "docker", "args": ["run", "-i", "ghcr.io/github/github-mcp-server"],
-                        "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": keys["github"]}}}
+            {
+                "github": {
+                    "command": "docker",
+                    "args": ["run", "-i", "ghcr.io/github/github-mcp-server"],
+                    "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": keys["github"]},
+                }
+            }
         ),
         f"{support}/Code/User/mcp.json": "// user servers\n"
-        + json.dumps({"servers": {"context7": {"type": "http", "url": "https://mcp.context7.com/mcp"}}}),
-        ".codeium/windsurf/mcp_config.json": mcp({"my.dotted server": {"serverUrl": "http://10.1.2.3/sse"}}),
-        ".claude.json": json.dumps(
-            {"mcpServers": {"sentry": {"type": "http", "url": "https://mcp.sentry.dev/mcp"}},
-             "projects": {"/work/app": {"mcpServers": {"postgres": {"command": "uvx postgres-mcp"}}}}}
+        + json.dumps(
+            {"servers": {"context7": {"type": "http", "url": "https://mcp.context7.com/mcp"}}}
         ),
-        "src/app/.mcp.json": mcp({"linear": {"command": "npx", "args": ["-y", "mcp-remote", "https://mcp.linear.app/sse"]}}),
+        ".codeium/windsurf/mcp_config.json": mcp(
+            {"my.dotted server": {"serverUrl": "http://10.1.2.3/sse"}}
+        ),
+        ".claude.json": json.dumps(
+            {
+                "mcpServers": {"sentry": {"type": "http", "url": "https://mcp.sentry.dev/mcp"}},
+                "projects": {
+                    "/work/app": {"mcpServers": {"postgres": {"command": "uvx postgres-mcp"}}}
+                },
+            }
+        ),
+        "src/app/.mcp.json": mcp(
+            {
+                "linear": {
+                    "command": "npx",
+                    "args": ["-y", "mcp-remote", "https://mcp.linear.app/sse"],
+                }
+            }
+        ),
         "src/app/.env": f"ANTHROPIC_API_KEY={keys['anthropic']}\nDEBUG=1\n",
         ".bashrc": f"alias ll='ls -l'\nexport OPENAI_API_KEY=\"{keys['openai']}\"\n",
         ".codex/config.toml": "model = 'o4'\n",
@@ -48,7 +73,10 @@ def planted_home(os_name: str, keys: dict[str, str]) -> dict[str, str | bytes]:
 
 def planted_root(os_name: str) -> dict[str, str | bytes]:
     if os_name == "macos":
-        return {"Applications/Claude.app/Contents/Info.plist": "<plist/>", "Applications/Cursor.app/": ""}
+        return {
+            "Applications/Claude.app/Contents/Info.plist": "<plist/>",
+            "Applications/Cursor.app/": "",
+        }
     return {"usr/local/bin/ollama": "#!/bin/sh\n", "opt/Cursor/cursor": "bin"}
 
 
@@ -71,24 +99,46 @@ def test_scan_finds_everything_planted(os_name, keys, make_tree, shadowmap, tmp_
     root = make_tree("root", planted_root(os_name))
     out_file = tmp_path / "report.json"
 
-    run = shadowmap("scan", "--home", str(home), "--root", str(root), "--os", os_name,
-                    "--no-live", "--format", "json", "--output", str(out_file))
+    run = shadowmap(
+        "scan",
+        "--home",
+        str(home),
+        "--root",
+        str(root),
+        "--os",
+        os_name,
+        "--no-live",
+        "--format",
+        "json",
+        "--output",
+        str(out_file),
+    )
 
     assert run.code == 0, run.stderr
     report = json.loads(out_file.read_text())
     jsonschema.validate(report, SCHEMA)
-    servers = {(f["evidence"]["client"], f["evidence"]["server"]) for f in by_kind(report, "mcp_server")}
+    servers = {
+        (f["evidence"]["client"], f["evidence"]["server"]) for f in by_kind(report, "mcp_server")
+    }
     assert servers == {
-        ("claude-desktop", "filesystem"), ("cursor", "github"), ("vscode", "context7"),
-        ("windsurf", "my.dotted server"), ("claude-code", "sentry"), ("claude-code", "postgres"),
+        ("claude-desktop", "filesystem"),
+        ("cursor", "github"),
+        ("vscode", "context7"),
+        ("windsurf", "my.dotted server"),
+        ("claude-code", "sentry"),
+        ("claude-code", "postgres"),
         ("claude-code", "linear"),
     }
     apps = {f["evidence"]["app"] for f in by_kind(report, "app") + by_kind(report, "cli_agent")}
     assert {"claude-desktop", "cursor", "codex-cli"} <= apps
     assert ("ollama" in apps) == (os_name == "linux")
-    secrets = {(f["secret"]["kind"], Path(f["location"]["path"]).name) for f in by_kind(report, "secret")}
+    secrets = {
+        (f["secret"]["kind"], Path(f["location"]["path"]).name) for f in by_kind(report, "secret")
+    }
     assert secrets == {
-        ("github-token", "mcp.json"), ("anthropic-api-key", ".env"), ("openai-project-key", ".bashrc"),
+        ("github-token", "mcp.json"),
+        ("anthropic-api-key", ".env"),
+        ("openai-project-key", ".bashrc"),
     }
     owner = report["users"][0]
     assert owner and all(f["user"] == owner for f in report["findings"])
@@ -99,7 +149,9 @@ def test_scan_finds_everything_planted(os_name, keys, make_tree, shadowmap, tmp_
 
 def test_finding_details_for_one_server(keys, make_tree, shadowmap):
     home = make_tree("home", planted_home("linux", keys))
-    report = json.loads(shadowmap("scan", "--home", str(home), "--no-live", "--format", "json").stdout)
+    report = json.loads(
+        shadowmap("scan", "--home", str(home), "--no-live", "--format", "json").stdout
+    )
     github = next(f for f in by_kind(report, "mcp_server") if f["evidence"]["server"] == "github")
     assert github["evidence"]["transport"] == "stdio"
     assert github["evidence"]["command"] == "docker"
@@ -107,11 +159,19 @@ def test_finding_details_for_one_server(keys, make_tree, shadowmap):
     assert github["evidence"]["inline_secret"] is True
     assert github["severity"] == "high"
     assert github["location"]["pointer"] == "/mcpServers/github"
-    windsurf = next(f for f in by_kind(report, "mcp_server") if f["evidence"]["client"] == "windsurf")
+    windsurf = next(
+        f for f in by_kind(report, "mcp_server") if f["evidence"]["client"] == "windsurf"
+    )
     assert windsurf["evidence"]["transport"] == "sse" and windsurf["severity"] == "medium"
-    postgres = next(f for f in by_kind(report, "mcp_server") if f["evidence"]["server"] == "postgres")
-    assert postgres["evidence"]["command"] == "uvx" and postgres["evidence"]["args"] == ["postgres-mcp"]
-    secret = next(f for f in by_kind(report, "secret") if f["secret"]["kind"] == "openai-project-key")
+    postgres = next(
+        f for f in by_kind(report, "mcp_server") if f["evidence"]["server"] == "postgres"
+    )
+    assert postgres["evidence"]["command"] == "uvx" and postgres["evidence"]["args"] == [
+        "postgres-mcp"
+    ]
+    secret = next(
+        f for f in by_kind(report, "secret") if f["secret"]["kind"] == "openai-project-key"
+    )
     assert secret["secret"]["preview"] == "sk-proj-…" + keys["openai"][-4:]
     assert secret["secret"]["length"] == len(keys["openai"])
     assert secret["value_hash"].startswith("hmac-sha256:")
@@ -145,14 +205,18 @@ def test_text_output_is_a_table_with_a_summary(keys, make_tree, shadowmap):
 
 
 def test_malformed_configs_are_warnings_and_the_scan_goes_on(make_tree, shadowmap):
-    home = make_tree("home", {
-        ".cursor/mcp.json": '{"mcpServers": {"broken": ',
-        ".config/Claude/claude_desktop_config.json": b"\x00\x01\x02binary\xff",
-        ".codeium/windsurf/mcp_config.json": json.dumps(
-            {"mcpServers": {"fine": {"command": "npx"}, "wrong": "just a string", "num": 3}}),
-        ".config/Code/User/mcp.json": "// nothing here yet\n",
-        ".claude.json": json.dumps({"mcpServers": ["not", "a", "map"]}),
-    })
+    home = make_tree(
+        "home",
+        {
+            ".cursor/mcp.json": '{"mcpServers": {"broken": ',
+            ".config/Claude/claude_desktop_config.json": b"\x00\x01\x02binary\xff",
+            ".codeium/windsurf/mcp_config.json": json.dumps(
+                {"mcpServers": {"fine": {"command": "npx"}, "wrong": "just a string", "num": 3}}
+            ),
+            ".config/Code/User/mcp.json": "// nothing here yet\n",
+            ".claude.json": json.dumps({"mcpServers": ["not", "a", "map"]}),
+        },
+    )
     run = shadowmap("scan", "--home", str(home), "--no-live", "--format", "json")
     assert run.code == 0, run.stderr
     assert "Traceback" not in run.stderr
@@ -172,12 +236,15 @@ def test_fail_on_severity(keys, make_tree, shadowmap):
     assert shadowmap("scan", "--home", str(home), "--no-live").code == 0
 
 
-@pytest.mark.parametrize("args, message", [
-    (["scan", "--os", "plan9"], "invalid choice"),
-    (["scan", "--home", "/no/such/folder"], "is not a folder"),
-    (["scan", "--bogus"], "unrecognized arguments"),
-    (["frobnicate"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["scan", "--os", "plan9"], "invalid choice"),
+        (["scan", "--home", "/no/such/folder"], "is not a folder"),
+        (["scan", "--bogus"], "unrecognized arguments"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
 def test_usage_errors_exit_2_without_traceback(args, message, shadowmap):
     run = shadowmap(*args)
     assert run.code == 2
@@ -194,8 +261,9 @@ def test_running_app_is_found_and_scanner_is_not(tmp_path, make_tree, shadowmap)
     try:
         time.sleep(0.2)
         home = make_tree("home", {})
-        run = shadowmap("scan", "--home", str(home), "--root", str(make_tree("root", {})),
-                        "--format", "json")
+        run = shadowmap(
+            "scan", "--home", str(home), "--root", str(make_tree("root", {})), "--format", "json"
+        )
     finally:
         child.kill()
         child.wait()

@@ -18,9 +18,21 @@ def test_builtin_pack_loads_and_every_entry_names_its_source():
     pack = builtin_pack()
     entries = [*pack.apps, *pack.mcp_clients, *pack.secrets, *pack.vendors.values()]
     assert all(len(e.source) > 3 for e in entries)
-    assert {c.id for c in pack.mcp_clients} >= {"claude-desktop", "claude-code", "cursor", "vscode", "windsurf"}
+    assert {c.id for c in pack.mcp_clients} >= {
+        "claude-desktop",
+        "claude-code",
+        "cursor",
+        "vscode",
+        "windsurf",
+    }
     assert len(pack.apps) >= 10
-    assert {s.vendor for s in pack.secrets} >= {"openai", "anthropic", "google", "huggingface", "github"}
+    assert {s.vendor for s in pack.secrets} >= {
+        "openai",
+        "anthropic",
+        "google",
+        "huggingface",
+        "github",
+    }
 
 
 def test_every_mcp_client_has_paths_for_each_os():
@@ -38,13 +50,24 @@ def _broken_copy(tmp_path: Path, stem: str, mutate) -> Path:
     return target
 
 
-@pytest.mark.parametrize("stem, mutate, message", [
-    ("apps", lambda d: d["apps"][0].pop("source"), "'source' is a required property"),
-    ("secrets", lambda d: d["secrets"][0].update(pattern="(unclosed"), "bad pattern"),
-    ("mcp_clients", lambda d: d["clients"][0]["configs"][0].update(format="ini"), "is not one of"),
-    ("apps", lambda d: d["apps"][1].update(id=d["apps"][0]["id"]), "duplicate ids"),
-    ("secrets", lambda d: d["secrets"][0].update(vendor="nobody"), "vendors not in vendors.yaml"),
-])
+@pytest.mark.parametrize(
+    "stem, mutate, message",
+    [
+        ("apps", lambda d: d["apps"][0].pop("source"), "'source' is a required property"),
+        ("secrets", lambda d: d["secrets"][0].update(pattern="(unclosed"), "bad pattern"),
+        (
+            "mcp_clients",
+            lambda d: d["clients"][0]["configs"][0].update(format="ini"),
+            "is not one of",
+        ),
+        ("apps", lambda d: d["apps"][1].update(id=d["apps"][0]["id"]), "duplicate ids"),
+        (
+            "secrets",
+            lambda d: d["secrets"][0].update(vendor="nobody"),
+            "vendors not in vendors.yaml",
+        ),
+    ],
+)
 def test_a_broken_pack_is_refused(tmp_path, stem, mutate, message):
     with pytest.raises(SignatureError, match=message):
         load_pack(_broken_copy(tmp_path, stem, mutate))
@@ -56,7 +79,7 @@ SHOULD_FLAG = [
     ("openai-project-key", lambda: f'client = OpenAI(api_key="{fakekeys.openai_project()}")'),
     ("anthropic-api-key", lambda: f'"ANTHROPIC_API_KEY": "{fakekeys.anthropic()}"'),
     ("google-api-key", lambda: f"const key = '{fakekeys.google()}';"),
-    ("huggingface-token", lambda: f"login(token=\\\"{fakekeys.huggingface()}\\\")"),
+    ("huggingface-token", lambda: f'login(token=\\"{fakekeys.huggingface()}\\")'),
     ("github-token", lambda: f"GITHUB_TOKEN={fakekeys.github_classic()}"),
     ("github-fine-grained-pat", lambda: f"Authorization: Bearer {fakekeys.github_fine_grained()}"),
 ]
@@ -86,5 +109,8 @@ def test_look_alikes_are_not_flagged(line):
 
 def test_every_secret_kind_has_a_should_flag_row():
     assert {s.id for s in builtin_pack().secrets} - {k for k, _ in SHOULD_FLAG} <= {
-        "anthropic-admin-key", "anthropic-oauth-token", "gemini-api-key", "huggingface-org-token",
+        "anthropic-admin-key",
+        "anthropic-oauth-token",
+        "gemini-api-key",
+        "huggingface-org-token",
     }
