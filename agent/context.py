@@ -10,9 +10,11 @@ import getpass
 import logging
 import os
 import platform
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any, TypeVar
 
 from shadowmap.agent.errors import UsageError
 from shadowmap.agent.models import OSName
@@ -22,11 +24,21 @@ from shadowmap.signatures import SignaturePack
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # How deep under the home a project folder may sit (~/src/org/repo is depth 3).
 PROJECT_DEPTH = 5
 
 # Windows known folders as the home- or root-relative paths they default to
 # (learn.microsoft.com, "Known folders"; %APPDATA% and %LOCALAPPDATA% under the profile).
+# The per-OS folder where apps keep settings: XDG_CONFIG_HOME's default, macOS
+# Application Support, Windows %APPDATA% (freedesktop basedir spec; Apple File System
+# Programming Guide; learn.microsoft.com Known folders).
+APP_CONFIG = {
+    OSName.LINUX: ".config",
+    OSName.MACOS: "Library/Application Support",
+    OSName.WINDOWS: "AppData/Roaming",
+}
 WINDOWS_FOLDERS = {
     "{appdata}": ("home", "AppData/Roaming"),
     "{localappdata}": ("home", "AppData/Local"),
@@ -63,6 +75,14 @@ class ScanContext:
     user: str
     key: FingerprintKey
     signatures: SignaturePack
+    state_dir: Path | None = None  # shadowmap's own state, where a scan may remember things
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """Work that several detectors share is done once per scan."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]  # type: ignore[no-any-return]
 
     @cached_property
     def project_dirs(self) -> list[Path]:
@@ -71,6 +91,9 @@ class ScanContext:
 
     def resolve(self, pattern: str) -> Path:
         """A signature path as a real path (may contain glob characters)."""
+        if pattern.startswith("{appconfig}"):
+            rest = pattern[len("{appconfig}") :].lstrip("/")
+            return self.home / APP_CONFIG[self.os] / rest
         for token, (base, rel) in WINDOWS_FOLDERS.items():
             if pattern.startswith(token):
                 anchor = self.home if base == "home" else self.root
@@ -110,6 +133,7 @@ def make_context(
     live: bool,
     key: FingerprintKey,
     signatures: SignaturePack,
+    state_dir: Path | None = None,
 ) -> ScanContext:
     home = (home or Path.home()).expanduser()
     root = root or Path(os.path.abspath(os.sep))
@@ -124,4 +148,5 @@ def make_context(
         user=home_owner(home),
         key=key,
         signatures=signatures,
+        state_dir=state_dir,
     )

@@ -28,6 +28,7 @@ def resolve_key(state_dir: Path, enrolled: FingerprintKey | None = None) -> Fing
 
 def context_from(args: argparse.Namespace, key: FingerprintKey) -> ScanContext:
     return make_context(
+        state_dir=state_dir_from(args),
         home=args.home,
         root=args.root,
         os_name=OSName(args.os) if args.os else None,

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 BUILTIN_DIR = Path(__file__).resolve().parent
 # The files a pack is made of, each with a schema of the same stem in schema/.
-PACK_FILES = ("vendors", "apps", "mcp_clients", "secrets")
+PACK_FILES = ("vendors", "apps", "mcp_clients", "mcp_services", "secrets")
 OS_KEYS = ("linux", "macos", "windows")
 
 
@@ -64,6 +64,19 @@ class ConfigLocation:
     format: str
     servers_at: tuple[str, ...]
     paths: PerOSPaths
+    plugin: bool = False
+    approval: str | None = None  # how the client decides a project server is on
+    remote_transport: str | None = None  # what an untyped URL entry speaks
+
+
+@dataclass(frozen=True)
+class ProjectList:
+    """A file where a client records the projects it has opened."""
+
+    path: str
+    format: str
+    keys_at: str | None = None  # the projects are the keys of the map at this path
+    value_at: str | None = None  # the project is the value (a path or file:// URI) here
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,21 @@ class MCPClient:
     vendor: str
     source: str
     configs: tuple[ConfigLocation, ...]
+    project_lists: tuple[ProjectList, ...] = ()
+
+
+@dataclass(frozen=True)
+class MCPService:
+    """A service an MCP server reaches, known by package, image, binary or host."""
+
+    id: str
+    name: str
+    vendor: str | None
+    reaches: str
+    packages: tuple[str, ...]
+    hosts: tuple[str, ...]
+    paths: tuple[str, ...]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -96,6 +124,7 @@ class SignaturePack:
     vendors: dict[str, Vendor]
     apps: tuple[AppSignature, ...]
     mcp_clients: tuple[MCPClient, ...]
+    mcp_services: tuple[MCPService, ...]
     secrets: tuple[SecretSignature, ...]
     files: tuple[str, ...] = field(default=())
 
@@ -145,10 +174,32 @@ def _app(raw: dict[str, Any]) -> AppSignature:
 
 def _client(raw: dict[str, Any]) -> MCPClient:
     configs = tuple(
-        ConfigLocation(c["scope"], c["format"], tuple(c["servers_at"]), _paths(c["paths"]))
+        ConfigLocation(
+            scope=c["scope"],
+            format=c["format"],
+            servers_at=tuple(c["servers_at"]),
+            paths=_paths(c["paths"]),
+            plugin=c.get("plugin", False),
+            approval=c.get("approval"),
+            remote_transport=c.get("remote_transport"),
+        )
         for c in raw["configs"]
     )
-    return MCPClient(raw["id"], raw["name"], raw["vendor"], raw["source"], configs)
+    lists = tuple(ProjectList(**p) for p in raw.get("project_lists", ()))
+    return MCPClient(raw["id"], raw["name"], raw["vendor"], raw["source"], configs, lists)
+
+
+def _service(raw: dict[str, Any]) -> MCPService:
+    return MCPService(
+        id=raw["id"],
+        name=raw["name"],
+        vendor=raw["vendor"] or None,
+        reaches=raw["reaches"],
+        packages=tuple(raw["packages"]),
+        hosts=tuple(raw["hosts"]),
+        paths=tuple(raw.get("paths", ())),
+        source=raw["source"],
+    )
 
 
 def _secret(raw: dict[str, Any]) -> SecretSignature:
@@ -174,6 +225,7 @@ def _check_references(pack: SignaturePack) -> None:
         ("apps", list(pack.apps)),
         ("mcp_clients", list(pack.mcp_clients)),
         ("secrets", list(pack.secrets)),
+        ("mcp_services", [s for s in pack.mcp_services if s.vendor]),
     ]
     for name, entries in groups:
         ids = [e.id for e in entries]
@@ -201,6 +253,7 @@ def load_pack(directory: Path | None = None) -> SignaturePack:
         },
         apps=tuple(_app(a) for a in raw["apps"]["apps"]),
         mcp_clients=tuple(_client(c) for c in raw["mcp_clients"]["clients"]),
+        mcp_services=tuple(_service(s) for s in raw["mcp_services"]["services"]),
         secrets=tuple(_secret(s) for s in raw["secrets"]["secrets"]),
         files=tuple(f"{stem}.yaml" for stem in PACK_FILES),
     )

@@ -9,8 +9,8 @@ import logging
 from pathlib import Path
 
 from shadowmap.agent.context import ScanContext
-from shadowmap.agent.detectors import mcp
 from shadowmap.agent.detectors.interface import Detector, DetectorOutput
+from shadowmap.agent.mcp.locate import config_files, project_dirs
 from shadowmap.agent.models import (
     DetectorId,
     Finding,
@@ -52,7 +52,7 @@ def make_secret_finding(
         source=source,
         title=f"{signature.name} in {Path(location.path).name}",
         severity=Severity(signature.severity),
-        vendor=signature.vendor,
+        vendor=signature.vendor or None,
         user=user,
         location=location,
         aam_controls=AAM_HARDCODED,
@@ -66,11 +66,11 @@ def candidate_files(ctx: ScanContext) -> list[Path]:
     shell = [ctx.resolve(p) for p in SHELL_FILES]
     env_files = [
         p
-        for folder in ctx.project_dirs
+        for folder in project_dirs(ctx)
         for p in files_in(folder)
         if p.name == ".env" or p.name.startswith(".env.")
     ]
-    configs = [c.path for c in mcp.config_files(ctx)]
+    configs = [c.path for c in config_files(ctx)]
     return list(dict.fromkeys(p for p in [*dotfiles, *shell, *env_files, *configs] if p.is_file()))
 
 

@@ -10,46 +10,73 @@ import pytest
 
 from tests import assets
 
-# Where each client of the corpus reads a project-level file (the clients' docs).
-PLACEMENT = {
-    "vscode": "src/proj/.vscode/mcp.json",
-    "cursor": "src/proj/.cursor/mcp.json",
-    "windsurf": ".codeium/windsurf/mcp_config.json",
-    "unknown agent": "src/proj/.mcp.json",
-}
+
+# Where each client of the corpus reads its file, per OS layout (the clients' docs).
+def _support(os_name: str, name: str) -> str:
+    base = {
+        "linux": ".config",
+        "macos": "Library/Application Support",
+        "windows": "AppData/Roaming",
+    }
+    return f"{base[os_name]}/{name}"
 
 
-def _placement(client: str) -> str | None:
-    return next(
-        (rel for prefix, rel in PLACEMENT.items() if client.lower().startswith(prefix)), None
-    )
+def placement(client: str, os_name: str) -> str:
+    table = {
+        "vscode": "src/proj/.vscode/mcp.json",
+        "cursor": "src/proj/.cursor/mcp.json",
+        "roo code": "src/proj/.roo/mcp.json",
+        "kiro": "src/proj/.kiro/settings/mcp.json",
+        "goose": "AppData/Roaming/Block/goose/config/config.yaml"
+        if os_name == "windows"
+        else ".config/goose/config.yaml",
+        "opencode": ".config/opencode/opencode.json",
+        "codex": ".codex/config.toml",
+        "windsurf": ".codeium/windsurf/mcp_config.json",
+        "cline": _support(os_name, "Code")
+        + "/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+        "unknown agent": "src/proj/.mcp.json",
+        "github copilot cli": ".copilot/mcp-config.json",
+        "zed": "AppData/Roaming/Zed/settings.json"
+        if os_name == "windows"
+        else ".config/zed/settings.json",
+    }
+    return next(rel for prefix, rel in table.items() if client.lower().startswith(prefix))
 
 
-SUPPORTED = [e for e in assets.mcp_manifest() if _placement(e["client"])]
+CASES = [(e, o) for e in assets.mcp_manifest() for o in ("linux", "macos", "windows")]
 
 
-@pytest.mark.parametrize("entry", SUPPORTED, ids=[e["file"] for e in SUPPORTED])
-def test_corpus_file_yields_its_servers(entry, make_tree, shadowmap):
-    rel = _placement(entry["client"])
+@pytest.mark.parametrize("entry, os_name", CASES, ids=[f"{e['file']}-{o}" for e, o in CASES])
+def test_corpus_file_yields_its_servers(entry, os_name, make_tree, shadowmap):
+    rel = placement(entry["client"], os_name)
     home = make_tree("home", {rel: assets.text(f"mcp/{entry['file']}")})
-    run = shadowmap("scan", "--home", str(home), "--no-live", "--format", "json")
+    run = shadowmap("scan", "--home", str(home), "--os", os_name, "--no-live", "--format", "json")
     assert run.code == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["warnings"] == []
     found = {
         f["evidence"]["server"]: f["evidence"]
-        for f in json.loads(run.stdout)["findings"]
+        for f in report["findings"]
         if f["kind"] == "mcp_server"
     }
-    expected = entry["expected"]["servers"]
+    expected = entry["expected"].get("servers", [])
     assert sorted(found) == sorted(s["name"] for s in expected)
     for server in expected:
         got = found[server["name"]]
         assert got["transport"] == server["transport"], server["name"]
-        if "command" in server:
-            assert got["command"] == server.get("normalized_command", server["command"])
+        assert got["command"] == server.get("normalized_command", server.get("command"))
+        if "normalized_args" in server or "args" in server:
+            assert got["args"] == server.get("normalized_args", server.get("args"))
+        if "url" in server:
+            assert got["url"] == server["url"]
         assert got["inline_secret"] == server["has_inline_secret"], server["name"]
         assert set(server.get("env_refs", [])) <= set(got["env_refs"]), server["name"]
+        assert got["enabled"] == server.get("enabled", True)
         if server.get("secret_value"):
             assert server["secret_value"] not in run.everything
+            secrets = [f for f in report["findings"] if f["kind"] == "secret"]
+            assert secrets and all(f["location"]["path"].endswith(Path(rel).name) for f in secrets)
 
 
 ALL_FILES = [e["file"] for e in assets.mcp_manifest()]

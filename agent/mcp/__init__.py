@@ -1,0 +1,1 @@
+"""MCP configuration: where clients keep it, how its files parse, what one server entry says."""
