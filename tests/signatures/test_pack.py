@@ -120,3 +120,10 @@ def test_every_secret_kind_has_a_should_flag_row():
         "gemini-api-key",
         "huggingface-org-token",
     }
+
+
+def test_signature_docs_are_generated_from_the_data():
+    from shadowmap.signatures import docs
+
+    committed = (Path(__file__).parents[2] / "docs" / "signatures.md").read_text(encoding="utf-8")
+    assert committed == docs.render(), "run: python -m shadowmap.signatures.docs > docs/signatures.md"
