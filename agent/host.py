@@ -7,6 +7,7 @@ import os
 import platform
 import socket
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -50,12 +51,14 @@ def _macos_machine_id() -> str | None:
 
 
 def _windows_machine_id() -> str | None:
-    try:
-        import winreg  # type: ignore[import-not-found,unused-ignore]
+    if sys.platform != "win32":
+        return None
+    import winreg
 
+    try:
         with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SOFTWARE\Microsoft\Cryptography") as k:
             return str(winreg.QueryValueEx(k, "MachineGuid")[0])
-    except (ImportError, OSError):
+    except OSError:
         return None
 
 

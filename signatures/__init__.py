@@ -135,7 +135,8 @@ class SignaturePack:
 
 def _registry() -> Registry:
     common = json.loads((BUILTIN_DIR / "schema" / "common.json").read_text(encoding="utf-8"))
-    return Registry().with_resource("common.json", Resource.from_contents(common))
+    registry: Registry = Registry().with_resource("common.json", Resource.from_contents(common))
+    return registry
 
 
 def _read_validated(directory: Path, stem: str, registry: Registry) -> dict[str, Any]:

@@ -38,10 +38,18 @@ from shadowmap.signatures import SecretSignature
 logger = logging.getLogger(__name__)
 
 # Risks that make a server worth a look beyond inventory (issue 3's list).
-MEDIUM_RISKS = frozenset({
-    "plain_http_remote", "broad_filesystem", "code_execution", "real_browser_profile",
-    "docker_privileged", "docker_host_mount", "docker_host_network", "auto_approved_tools",
-})
+MEDIUM_RISKS = frozenset(
+    {
+        "plain_http_remote",
+        "broad_filesystem",
+        "code_execution",
+        "real_browser_profile",
+        "docker_privileged",
+        "docker_host_mount",
+        "docker_host_network",
+        "auto_approved_tools",
+    }
+)
 # A credential written into an MCP config that no key pattern recognises.
 INLINE_CREDENTIAL = SecretSignature(
     id="mcp-inline-credential",
@@ -117,7 +125,14 @@ class MCPDetector(Detector):
                 if not isinstance(entry, dict):
                     out.warn(SourceId.MCP, f"server {name!r} is not an object; skipped", shown)
                     continue
-                out.extend(self._server(ctx, reader, engine, place, entry))
+                try:
+                    out.extend(self._server(ctx, reader, engine, place, entry))
+                except Exception as exc:  # one entry never sinks a scan of thousands of laptops
+                    logger.debug("server %s in %s", name, shown, exc_info=True)
+                    kind = type(exc).__name__
+                    out.warn(
+                        SourceId.MCP, f"server {name!r} not understood ({kind}); skipped", shown
+                    )
         return out
 
     def _server(

@@ -22,9 +22,16 @@ from shadowmap.signatures import MCPService
 URL_KEYS = ("url", "serverUrl", "httpUrl", "address", "uri", "endpoint")
 # Declared transports and what they mean (the same section; goose's streamable_http).
 TRANSPORTS = {
-    "stdio": "stdio", "local": "stdio", "sse": "sse", "http": "http",
-    "streamable-http": "http", "streamable_http": "http", "streamablehttp": "http",
-    "remote": "http", "ws": "ws", "websocket": "ws",
+    "stdio": "stdio",
+    "local": "stdio",
+    "sse": "sse",
+    "http": "http",
+    "streamable-http": "http",
+    "streamable_http": "http",
+    "streamablehttp": "http",
+    "remote": "http",
+    "ws": "ws",
+    "websocket": "ws",
 }
 # goose's own extensions run inside goose, not as MCP processes (goose docs, extensions).
 BUILTIN_TYPES = frozenset({"builtin", "platform", "frontend", "inline_python"})
@@ -43,8 +50,16 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
 # Flags that hand a browser automation server a person's real browser (research/
 # signatures-facts.md section 6: Playwright MCP, chrome-devtools-mcp, browser-use).
 REAL_BROWSER_FLAGS = (
-    "--user-data-dir", "--userdatadir", "--extension", "--cdp-endpoint", "--storage-state",
-    "--browserurl", "--browser-url", "--autoconnect", "--auto-connect", "--wsendpoint",
+    "--user-data-dir",
+    "--userdatadir",
+    "--extension",
+    "--cdp-endpoint",
+    "--storage-state",
+    "--browserurl",
+    "--browser-url",
+    "--autoconnect",
+    "--auto-connect",
+    "--wsendpoint",
     "--cdp-url",
 )
 # Flags after which a filesystem server may reach everything (server-filesystem's roots).
@@ -74,12 +89,22 @@ def _strings(value: Any) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in value.items()}
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _texts(value: Any) -> list[str]:
+    """A list of strings from a list, a lone scalar, or nothing."""
+    if value is None or value == "":
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
 def _command_and_args(entry: dict[str, Any]) -> tuple[str | None, list[str]]:
     command = entry.get("command", entry.get("cmd"))
-    raw_args = entry.get("args") or []
-    args = [str(a) for a in (raw_args if isinstance(raw_args, list) else [raw_args])]
+    args = _texts(entry.get("args"))
     if isinstance(command, dict):  # Zed's older form: {"path", "args", "env"}
-        args = [str(a) for a in command.get("args") or []] + args
+        args = _texts(command.get("args")) + args
         command = command.get("path")
     if isinstance(command, list):  # opencode: the whole command line as a list
         parts = [str(c) for c in command]
@@ -112,16 +137,17 @@ def normalize(entry: dict[str, Any], remote_transport: str | None = None) -> Ser
         entry = {**entry, **legacy}
     declared = str(entry.get("type") or (legacy if isinstance(legacy, str) else "") or "")
     command, args = _command_and_args(entry)
-    url = next((str(entry[k]) for k in URL_KEYS if entry.get(k)), None)
+    url = next(
+        (str(entry[k]) for k in URL_KEYS if isinstance(entry.get(k), str) and entry[k]), None
+    )
     env = _strings(entry.get("env") or entry.get("environment") or entry.get("envs"))
     headers = _strings(entry.get("headers") or entry.get("http_headers"))
-    headers.update(_strings((entry.get("requestInit") or {}).get("headers")))
-    env_names = [str(n) for n in entry.get("env_vars") or [] if isinstance(n, str)]
+    headers.update(_strings(_mapping(entry.get("requestInit")).get("headers")))
+    env_names = _texts(entry.get("env_vars"))
     env_names += list(_strings(entry.get("env_http_headers")).values())
-    if entry.get("bearer_token_env_var"):
-        env_names.append(str(entry["bearer_token_env_var"]))
+    env_names += _texts(entry.get("bearer_token_env_var"))
     approve = entry.get("alwaysAllow") or entry.get("autoApprove") or entry.get("auto_approve")
-    approved = [str(t) for t in approve] if isinstance(approve, list) else []
+    approved = _texts(approve) if isinstance(approve, list) else []
     if entry.get("trust") is True:  # Gemini CLI: every tool call without confirmation
         approved = ["*"]
     return ServerSpec(

@@ -74,7 +74,9 @@ def _pypi_spec(spec: str) -> tuple[str, str | None]:
 
 
 def _pinned(version: str | None) -> bool:
-    return bool(version) and version not in UNPINNED_TAGS and not version.startswith("^")
+    if not version:
+        return False
+    return version not in UNPINNED_TAGS and not version.startswith(("^", "~", ">"))
 
 
 def _npm(launcher: str, args: list[str]) -> Launch:
@@ -103,6 +105,7 @@ def _container(launcher: str, args: list[str]) -> Launch:
     flags = args[:index] if index >= 0 else args
     if image is None:
         return Launch(launcher=launcher, container_flags=flags)
+    version: str | None
     if "@sha256:" in image:
         name, version, pinned = image.split("@", 1)[0], image.split("@", 1)[1], True
     else:
