@@ -59,6 +59,7 @@ class SourceId(str, Enum):
     PROCESSES = "processes"  # running processes (live)
     MCP = "mcp"  # MCP client configuration files
     SECRETS = "secrets"  # credential-bearing files under the home
+    EXTENSIONS = "extensions"  # IDE and browser extension folders
     REPO = "repo"  # a repository's working tree and history (scan-repo)
 
 

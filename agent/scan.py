@@ -18,7 +18,9 @@ from shadowmap.agent.secret_engine import FILTERS, SecretEngine
 logger = logging.getLogger(__name__)
 
 # What `scan` covers unless told otherwise; scan-repo covers SourceId.REPO alone.
-MACHINE_SOURCES = frozenset({SourceId.APPS, SourceId.PROCESSES, SourceId.MCP, SourceId.SECRETS})
+MACHINE_SOURCES = frozenset(
+    {SourceId.APPS, SourceId.PROCESSES, SourceId.MCP, SourceId.SECRETS, SourceId.EXTENSIONS}
+)
 
 
 def machine_sources(live: bool) -> frozenset[SourceId]:
@@ -29,9 +31,16 @@ def run_detectors(ctx: ScanContext, sources: frozenset[SourceId]) -> DetectorOut
     out = DetectorOutput()
     for detector in all_detectors():
         wanted = sources & frozenset(detector.sources)
-        if wanted:
-            logger.info("running detector %s for %s", detector.id.value, sorted(wanted))
+        if not wanted:
+            continue
+        logger.info("running detector %s for %s", detector.id.value, sorted(wanted))
+        try:
             out.extend(detector.run(ctx, wanted))
+        except Exception as exc:  # a bug in one detector must not cost the others' findings
+            logger.debug("detector %s failed", detector.id.value, exc_info=True)
+            for source in sorted(wanted, key=lambda s: s.value):
+                out.warn(source, f"detector {detector.id.value} failed ({type(exc).__name__})")
+            out.failed |= wanted
     return out
 
 
@@ -68,4 +77,5 @@ def ensure_no_raw_values(report: Report, engine: SecretEngine) -> Report:
 
 
 def scan_machine(ctx: ScanContext, sources: frozenset[SourceId]) -> Report:
-    return build_report(ctx, sources, run_detectors(ctx, sources))
+    output = run_detectors(ctx, sources)
+    return build_report(ctx, sources - output.failed, output)

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 BUILTIN_DIR = Path(__file__).resolve().parent
 # The files a pack is made of, each with a schema of the same stem in schema/.
-PACK_FILES = ("vendors", "apps", "mcp_clients", "mcp_services", "secrets")
+PACK_FILES = ("vendors", "apps", "mcp_clients", "mcp_services", "extensions", "secrets")
 OS_KEYS = ("linux", "macos", "windows")
 
 
@@ -119,6 +119,41 @@ class SecretSignature:
 
 
 @dataclass(frozen=True)
+class KnownExtension:
+    id: str  # compared without case
+    name: str
+    vendor: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ExtensionDir:
+    editor: str
+    name: str
+    paths: PerOSPaths
+
+
+@dataclass(frozen=True)
+class Browser:
+    id: str
+    name: str
+    paths: PerOSPaths  # user-data roots (Chromium) or the profiles folder (Firefox)
+    firefox: bool = False
+
+
+@dataclass(frozen=True)
+class ExtensionSignatures:
+    ide_dirs: tuple[ExtensionDir, ...]
+    jetbrains_dirs: PerOSPaths
+    ide: dict[str, KnownExtension]
+    jetbrains: dict[str, KnownExtension]
+    browsers: tuple[Browser, ...]
+    browser: dict[str, KnownExtension]
+    risky_permissions: frozenset[str]
+    ai_words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SignaturePack:
     version: str
     vendors: dict[str, Vendor]
@@ -126,6 +161,7 @@ class SignaturePack:
     mcp_clients: tuple[MCPClient, ...]
     mcp_services: tuple[MCPService, ...]
     secrets: tuple[SecretSignature, ...]
+    extensions: ExtensionSignatures
     files: tuple[str, ...] = field(default=())
 
     def vendor_name(self, vendor_id: str | None) -> str | None:
@@ -203,6 +239,31 @@ def _service(raw: dict[str, Any]) -> MCPService:
     )
 
 
+def _known(items: list[dict[str, Any]]) -> dict[str, KnownExtension]:
+    return {
+        i["id"].lower(): KnownExtension(i["id"].lower(), i["name"], i["vendor"], i["source"])
+        for i in items
+    }
+
+
+def _extensions(raw: dict[str, Any]) -> ExtensionSignatures:
+    return ExtensionSignatures(
+        ide_dirs=tuple(
+            ExtensionDir(d["editor"], d["name"], _paths(d["paths"])) for d in raw["ide_dirs"]
+        ),
+        jetbrains_dirs=_paths(raw["jetbrains_dirs"]["paths"]),
+        ide=_known(raw["ide_extensions"]),
+        jetbrains=_known(raw["jetbrains_plugins"]),
+        browsers=tuple(
+            Browser(b["id"], b["name"], _paths(b["paths"]), b.get("firefox", False))
+            for b in raw["browsers"]
+        ),
+        browser=_known(raw["browser_extensions"]),
+        risky_permissions=frozenset(raw["risky_permissions"]),
+        ai_words=tuple(w.lower() for w in raw["ai_words"]),
+    )
+
+
 def _secret(raw: dict[str, Any]) -> SecretSignature:
     try:
         re.compile(raw["pattern"])
@@ -227,6 +288,14 @@ def _check_references(pack: SignaturePack) -> None:
         ("mcp_clients", list(pack.mcp_clients)),
         ("secrets", list(pack.secrets)),
         ("mcp_services", [s for s in pack.mcp_services if s.vendor]),
+        (
+            "extensions",
+            [
+                *pack.extensions.ide.values(),
+                *pack.extensions.jetbrains.values(),
+                *pack.extensions.browser.values(),
+            ],
+        ),
     ]
     for name, entries in groups:
         ids = [e.id for e in entries]
@@ -256,6 +325,7 @@ def load_pack(directory: Path | None = None) -> SignaturePack:
         mcp_clients=tuple(_client(c) for c in raw["mcp_clients"]["clients"]),
         mcp_services=tuple(_service(s) for s in raw["mcp_services"]["services"]),
         secrets=tuple(_secret(s) for s in raw["secrets"]["secrets"]),
+        extensions=_extensions(raw["extensions"]),
         files=tuple(f"{stem}.yaml" for stem in PACK_FILES),
     )
     _check_references(pack)

@@ -7,7 +7,8 @@ from shadowmap.agent.detectors.interface import Detector
 
 def all_detectors() -> list[Detector]:
     from shadowmap.agent.detectors.apps import AppsDetector
+    from shadowmap.agent.detectors.extensions import ExtensionsDetector
     from shadowmap.agent.detectors.mcp import MCPDetector
     from shadowmap.agent.detectors.secrets import SecretsDetector
 
-    return [AppsDetector(), MCPDetector(), SecretsDetector()]
+    return [AppsDetector(), MCPDetector(), SecretsDetector(), ExtensionsDetector()]

@@ -17,6 +17,9 @@ from shadowmap.agent.models import DetectorId, Finding, ScanWarning, SourceId
 class DetectorOutput:
     findings: list[Finding] = field(default_factory=list)
     warnings: list[ScanWarning] = field(default_factory=list)
+    # Sources whose detector failed: the report must not claim to cover them, or the
+    # collector would resolve every finding they had.
+    failed: set[SourceId] = field(default_factory=set)
 
     def warn(self, source: SourceId, message: str, path: str | None = None) -> None:
         self.warnings.append(ScanWarning(source=source, message=message, path=path))
@@ -24,6 +27,7 @@ class DetectorOutput:
     def extend(self, other: DetectorOutput) -> None:
         self.findings.extend(other.findings)
         self.warnings.extend(other.warnings)
+        self.failed |= other.failed
 
 
 class Detector(ABC):
