@@ -60,10 +60,12 @@ class SourceId(str, Enum):
     MCP = "mcp"  # MCP client configuration files
     SECRETS = "secrets"  # credential-bearing files under the home
     EXTENSIONS = "extensions"  # IDE and browser extension folders
+    MODEL_SERVERS = "model_servers"  # listening sockets of model servers (live)
+    MODEL_FILES = "model_files"  # model weights in the known caches
     REPO = "repo"  # a repository's working tree and history (scan-repo)
 
 
-LIVE_SOURCES = frozenset({SourceId.PROCESSES})
+LIVE_SOURCES = frozenset({SourceId.PROCESSES, SourceId.MODEL_SERVERS})
 
 
 class OSName(str, Enum):

@@ -18,9 +18,8 @@ from shadowmap.agent.secret_engine import FILTERS, SecretEngine
 logger = logging.getLogger(__name__)
 
 # What `scan` covers unless told otherwise; scan-repo covers SourceId.REPO alone.
-MACHINE_SOURCES = frozenset(
-    {SourceId.APPS, SourceId.PROCESSES, SourceId.MCP, SourceId.SECRETS, SourceId.EXTENSIONS}
-)
+# Every source a machine scan covers (scan-repo covers SourceId.REPO alone).
+MACHINE_SOURCES = frozenset(set(SourceId) - {SourceId.REPO})
 
 
 def machine_sources(live: bool) -> frozenset[SourceId]:

@@ -25,7 +25,15 @@ logger = logging.getLogger(__name__)
 
 BUILTIN_DIR = Path(__file__).resolve().parent
 # The files a pack is made of, each with a schema of the same stem in schema/.
-PACK_FILES = ("vendors", "apps", "mcp_clients", "mcp_services", "extensions", "secrets")
+PACK_FILES = (
+    "vendors",
+    "apps",
+    "mcp_clients",
+    "mcp_services",
+    "extensions",
+    "model_servers",
+    "secrets",
+)
 OS_KEYS = ("linux", "macos", "windows")
 
 
@@ -154,6 +162,35 @@ class ExtensionSignatures:
 
 
 @dataclass(frozen=True)
+class ModelServer:
+    id: str
+    name: str
+    vendor: str
+    ports: tuple[int, ...]
+    processes: tuple[str, ...]
+    cmdline: tuple[str, ...]
+    probe_path: str
+    probe_expect: str  # a JSON key the answer must hold, with a list
+    source: str
+
+
+@dataclass(frozen=True)
+class ModelCache:
+    id: str
+    name: str
+    vendor: str
+    layout: str  # ollama, huggingface, files
+    paths: PerOSPaths
+
+
+@dataclass(frozen=True)
+class ModelSignatures:
+    servers: tuple[ModelServer, ...]
+    caches: tuple[ModelCache, ...]
+    suffixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SignaturePack:
     version: str
     vendors: dict[str, Vendor]
@@ -162,6 +199,7 @@ class SignaturePack:
     mcp_services: tuple[MCPService, ...]
     secrets: tuple[SecretSignature, ...]
     extensions: ExtensionSignatures
+    models: ModelSignatures
     files: tuple[str, ...] = field(default=())
 
     def vendor_name(self, vendor_id: str | None) -> str | None:
@@ -264,6 +302,28 @@ def _extensions(raw: dict[str, Any]) -> ExtensionSignatures:
     )
 
 
+def _models(raw: dict[str, Any]) -> ModelSignatures:
+    servers = tuple(
+        ModelServer(
+            id=m["id"],
+            name=m["name"],
+            vendor=m["vendor"],
+            ports=tuple(m["ports"]),
+            processes=tuple(m["processes"]),
+            cmdline=tuple(m.get("cmdline", ())),
+            probe_path=m["probe"]["path"],
+            probe_expect=m["probe"]["expect"],
+            source=m["source"],
+        )
+        for m in raw["servers"]
+    )
+    caches = tuple(
+        ModelCache(c["id"], c["name"], c["vendor"], c["layout"], _paths(c["paths"]))
+        for c in raw["caches"]
+    )
+    return ModelSignatures(servers, caches, tuple(raw["model_suffixes"]))
+
+
 def _secret(raw: dict[str, Any]) -> SecretSignature:
     try:
         re.compile(raw["pattern"])
@@ -283,28 +343,27 @@ def _secret(raw: dict[str, Any]) -> SecretSignature:
 
 
 def _check_references(pack: SignaturePack) -> None:
+    """Ids unique within each list; every vendor named is in vendors.yaml."""
+    extensions = pack.extensions
     groups: list[tuple[str, list[Any]]] = [
         ("apps", list(pack.apps)),
         ("mcp_clients", list(pack.mcp_clients)),
         ("secrets", list(pack.secrets)),
-        ("mcp_services", [s for s in pack.mcp_services if s.vendor]),
-        (
-            "extensions",
-            [
-                *pack.extensions.ide.values(),
-                *pack.extensions.jetbrains.values(),
-                *pack.extensions.browser.values(),
-            ],
-        ),
+        ("mcp_services", list(pack.mcp_services)),
+        ("model_servers", list(pack.models.servers)),
+        ("model_servers (caches)", list(pack.models.caches)),
+        ("extensions", [*extensions.ide.values(), *extensions.jetbrains.values()]),
+        ("extensions (browser)", list(extensions.browser.values())),
     ]
     for name, entries in groups:
         ids = [e.id for e in entries]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            raise SignatureError(f"{name}.yaml: duplicate ids: {', '.join(dupes)}")
-        unknown = sorted({e.vendor for e in entries if e.vendor not in pack.vendors})
+            raise SignatureError(f"{name}: duplicate ids: {', '.join(dupes)}")
+        named = {e.vendor for e in entries if e.vendor}
+        unknown = sorted(named - set(pack.vendors))
         if unknown:
-            raise SignatureError(f"{name}.yaml: vendors not in vendors.yaml: {', '.join(unknown)}")
+            raise SignatureError(f"{name}: vendors not in vendors.yaml: {', '.join(unknown)}")
 
 
 def load_pack(directory: Path | None = None) -> SignaturePack:
@@ -326,6 +385,7 @@ def load_pack(directory: Path | None = None) -> SignaturePack:
         mcp_services=tuple(_service(s) for s in raw["mcp_services"]["services"]),
         secrets=tuple(_secret(s) for s in raw["secrets"]["secrets"]),
         extensions=_extensions(raw["extensions"]),
+        models=_models(raw["model_servers"]),
         files=tuple(f"{stem}.yaml" for stem in PACK_FILES),
     )
     _check_references(pack)

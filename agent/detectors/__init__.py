@@ -9,6 +9,13 @@ def all_detectors() -> list[Detector]:
     from shadowmap.agent.detectors.apps import AppsDetector
     from shadowmap.agent.detectors.extensions import ExtensionsDetector
     from shadowmap.agent.detectors.mcp import MCPDetector
+    from shadowmap.agent.detectors.model_servers import ModelServersDetector
     from shadowmap.agent.detectors.secrets import SecretsDetector
 
-    return [AppsDetector(), MCPDetector(), SecretsDetector(), ExtensionsDetector()]
+    return [
+        AppsDetector(),
+        MCPDetector(),
+        SecretsDetector(),
+        ExtensionsDetector(),
+        ModelServersDetector(),
+    ]
