@@ -64,6 +64,12 @@ class AppSignature:
     config: PerOSPaths
     executables: tuple[str, ...]
     processes: tuple[str, ...]
+    bundle_ids: tuple[str, ...] = ()
+    desktop_ids: tuple[str, ...] = ()
+    flatpak_ids: tuple[str, ...] = ()
+    snap_names: tuple[str, ...] = ()
+    credential_files: PerOSPaths = field(default_factory=lambda: PerOSPaths({}))
+    risky_flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -244,6 +250,12 @@ def _app(raw: dict[str, Any]) -> AppSignature:
         config=_paths(raw.get("config")),
         executables=tuple(raw.get("executables", ())),
         processes=tuple(raw.get("processes", ())),
+        bundle_ids=tuple(raw.get("bundle_ids", ())),
+        desktop_ids=tuple(raw.get("desktop_ids", ())),
+        flatpak_ids=tuple(raw.get("flatpak_ids", ())),
+        snap_names=tuple(raw.get("snap_names", ())),
+        credential_files=_paths(raw.get("credential_files")),
+        risky_flags=tuple(raw.get("risky_flags", ())),
     )
 
 

@@ -22,6 +22,7 @@ from shadowmap.agent.models import (
     SourceId,
     finding_id,
 )
+from shadowmap.agent.sources import installed as os_installed
 from shadowmap.agent.sources import processes
 from shadowmap.signatures import AppSignature
 
@@ -78,9 +79,24 @@ class AppsDetector(Detector):
             out.findings.extend(self._running(ctx))
         return out
 
+    def _registered(self, ctx: ScanContext, app: AppSignature) -> list[os_installed.Installed]:
+        """Where the OS itself records the app: bundles, desktop files, Flatpak, Snap."""
+        if ctx.os is OSName.MACOS:
+            table = os_installed.bundles(ctx)
+            return [table[b] for b in app.bundle_ids if b in table]
+        if ctx.os is OSName.LINUX:
+            desktop = os_installed.desktop_entries(ctx)
+            packages = os_installed.packages(ctx)
+            return [desktop[d] for d in app.desktop_ids if d in desktop] + [
+                packages[p] for p in (*app.flatpak_ids, *app.snap_names) if p in packages
+            ]
+        return []
+
     def _installed(self, ctx: ScanContext, app: AppSignature, dirs: list[Path]) -> Finding | None:
         os_name = ctx.os.value
-        installed = [p for pat in app.install.for_os(os_name) for p in ctx.expand(pat)]
+        registered = self._registered(ctx, app)
+        paths = [p for pat in app.install.for_os(os_name) for p in ctx.expand(pat)]
+        installed = list(dict.fromkeys([*(r.path for r in registered), *paths]))
         suffixes = WINDOWS_SUFFIXES if ctx.os is OSName.WINDOWS else ("",)
         executables = [
             d / f"{name}{suffix}"
@@ -90,10 +106,12 @@ class AppsDetector(Detector):
             if (d / f"{name}{suffix}").is_file()
         ]
         configured = [p for pat in app.config.for_os(os_name) for p in ctx.expand(pat)]
+        credentials = [p for pat in app.credential_files.for_os(os_name) for p in ctx.expand(pat)]
         if not (installed or executables or configured):
             return None
         state = "installed" if installed or executables else "configured"
         kind = _kind(app)
+        version = next((r.version for r in registered if r.version), None)
         return Finding(
             id=finding_id(self.id, kind, app.id, ctx.user),
             detector=self.id,
@@ -103,14 +121,19 @@ class AppsDetector(Detector):
             severity=Severity.INFO,
             vendor=app.vendor,
             user=ctx.user,
-            aam_controls=AAM_INVENTORY,
+            aam_controls=AAM_INVENTORY + (["AAM-1.2"] if credentials else []),
             evidence={
                 "app": app.id,
                 "name": app.name,
                 "state": state,
+                "version": version,
+                "installed_time": next(
+                    (r.installed_at for r in registered if r.installed_at), None
+                ),
                 "installed_at": [ctx.display(p) for p in installed[:MAX_LISTED]],
                 "executables": [ctx.display(p) for p in executables[:MAX_LISTED]],
                 "config": [ctx.display(p) for p in configured[:MAX_LISTED]],
+                "credential_files": [ctx.display(p) for p in credentials[:MAX_LISTED]],
             },
         )
 
@@ -121,7 +144,7 @@ class AppsDetector(Detector):
                 by_name[name.lower()].append(app)
         groups: dict[tuple[str, str], list[processes.ProcessInfo]] = defaultdict(list)
         apps = {app.id: app for app in ctx.signatures.apps}
-        for proc in processes.snapshot():
+        for proc in ctx.memo("processes", processes.snapshot):
             names = {proc.name.lower(), PurePath(proc.exe).name.lower()} - {""}
             for app in {a.id: a for n in names for a in by_name.get(n, [])}.values():
                 groups[(app.id, proc.username)].append(proc)
@@ -132,13 +155,14 @@ class AppsDetector(Detector):
     ) -> Finding:
         kind = _kind(app)
         exes = sorted({p.exe for p in procs if p.exe})
+        flags = sorted({f for p in procs for a in p.cmdline for f in app.risky_flags if f in a})
         return Finding(
             id=finding_id(self.id, kind, app.id, "running", user),
             detector=self.id,
             kind=kind,
             source=SourceId.PROCESSES,
-            title=f"{app.name} running",
-            severity=Severity.INFO,
+            title=f"{app.name} running" + (" without approvals" if flags else ""),
+            severity=Severity.MEDIUM if flags else Severity.INFO,
             vendor=app.vendor,
             user=user or None,
             aam_controls=AAM_INVENTORY,
@@ -148,5 +172,6 @@ class AppsDetector(Detector):
                 "state": "running",
                 "processes": len(procs),
                 "executables": exes[:MAX_LISTED],
+                "risky_flags": flags,
             },
         )

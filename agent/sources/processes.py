@@ -17,6 +17,7 @@ class ProcessInfo:
     name: str
     exe: str
     username: str
+    cmdline: tuple[str, ...] = ()
 
 
 def _own_tree() -> set[int]:
@@ -33,7 +34,7 @@ def snapshot() -> list[ProcessInfo]:
     """Every process psutil can see, without our own; fields it may not read are empty."""
     own = _own_tree()
     seen = []
-    for proc in psutil.process_iter(["pid", "name", "exe", "username"]):
+    for proc in psutil.process_iter(["pid", "name", "exe", "username", "cmdline"]):
         info = proc.info
         if info["pid"] in own:
             continue
@@ -43,6 +44,7 @@ def snapshot() -> list[ProcessInfo]:
                 name=info.get("name") or "",
                 exe=info.get("exe") or "",
                 username=info.get("username") or "",
+                cmdline=tuple(info.get("cmdline") or ()),
             )
         )
     return seen

@@ -142,7 +142,7 @@ def test_scan_finds_everything_planted(os_name, keys, make_tree, shadowmap, tmp_
     }
     owner = report["users"][0]
     assert owner and all(f["user"] == owner for f in report["findings"])
-    assert report["sources"] == ["apps", "extensions", "mcp", "secrets"]
+    assert report["sources"] == ["apps", "extensions", "mcp", "model_files", "secrets"]
     for value in keys.values():
         assert value not in out_file.read_text() and value not in run.everything
 
