@@ -35,6 +35,11 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-live", action="store_true", help="skip processes and sockets")
     parser.add_argument("--os", choices=[o.value for o in OSName], help="whose paths to look for")
     parser.add_argument("--state-dir", type=Path, help="shadowmap's own state folder")
+    parser.add_argument(
+        "--all-users",
+        action="store_true",
+        help="scan every user's home (the default when run as root without --home)",
+    )
 
 
 def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
@@ -57,6 +62,14 @@ def build_parser() -> Parser:
     repo = sub.add_parser("scan-repo", help="scan a repository's tree and history for keys")
     repo.add_argument("path", type=Path)
     repo.add_argument("--no-history", action="store_true", help="the working tree only")
+    repo.add_argument("--since", metavar="REF", help="only commits HEAD has that REF has not")
+    repo.add_argument("--baseline", type=Path, metavar="FILE", help="leave out known findings")
+    repo.add_argument("--write-baseline", type=Path, metavar="FILE", help="record findings")
+    repo.add_argument(
+        "--max-key-age", type=int, default=90, metavar="DAYS", help="rotation age (AAM-3.4)"
+    )
+    repo.add_argument("--references", action="store_true", help="report secret-store refs too")
+    repo.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     _add_output_options(repo, ("text", "json", "sarif"))
     repo.set_defaults(handler=cmd_scan_repo)
 
@@ -116,11 +129,25 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_scan_repo(args: argparse.Namespace) -> int:
-    from shadowmap.agent.repo import render_repo_result, scan_repo
+    from shadowmap.agent import progress
+    from shadowmap.agent.models import FindingKind
+    from shadowmap.agent.repo import RepoScanOptions, render_repo_result, scan_repo
 
-    result = scan_repo(args.path, history=not args.no_history)
+    if args.max_key_age < 0:
+        raise UsageError("--max-key-age must be 0 or more days", hint="e.g. --max-key-age 90")
+    options = RepoScanOptions(
+        history=not args.no_history,
+        since=args.since,
+        baseline=args.baseline,
+        write_baseline=args.write_baseline,
+        max_key_age_days=args.max_key_age,
+        references=args.references,
+        progress=not args.no_progress and progress.wanted(args.format, args.output is None),
+    )
+    result = scan_repo(args.path, options=options)
     _emit(render_repo_result(result, args.format), args.output)
-    return EXIT_FINDINGS if result.findings else EXIT_CLEAN
+    leaked = any(f.kind is FindingKind.SECRET for f in result.findings)
+    return EXIT_FINDINGS if leaked else EXIT_CLEAN
 
 
 def cmd_agent_once(args: argparse.Namespace) -> int:

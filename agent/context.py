@@ -134,6 +134,7 @@ def make_context(
     key: FingerprintKey,
     signatures: SignaturePack,
     state_dir: Path | None = None,
+    user: str | None = None,
 ) -> ScanContext:
     home = (home or Path.home()).expanduser()
     root = root or Path(os.path.abspath(os.sep))
@@ -145,7 +146,7 @@ def make_context(
         root=root.resolve(),
         os=os_name or this_os(),
         live=live,
-        user=home_owner(home),
+        user=user or home_owner(home),
         key=key,
         signatures=signatures,
         state_dir=state_dir,

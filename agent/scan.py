@@ -50,13 +50,16 @@ def _unique(findings: list[Finding]) -> list[Finding]:
     return sorted(by_id.values(), key=lambda f: (-f.severity.rank, f.kind.value, f.title))
 
 
-def build_report(ctx: ScanContext, sources: frozenset[SourceId], output: DetectorOutput) -> Report:
+def build_report(
+    contexts: list[ScanContext], sources: frozenset[SourceId], output: DetectorOutput
+) -> Report:
+    ctx = contexts[0]
     report = Report(
         report_id=str(uuid.uuid4()),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         scanner=ScannerInfo(version=__version__, signatures_version=ctx.signatures.version),
         host=host_info(),
-        users=[ctx.user],
+        users=list(dict.fromkeys(c.user for c in contexts)),
         sources=sorted(sources, key=lambda s: s.value),
         fingerprint_scope=ctx.key.scope,
         findings=_unique(output.findings),
@@ -75,6 +78,9 @@ def ensure_no_raw_values(report: Report, engine: SecretEngine) -> Report:
     return Report.model_validate(json.loads(engine.scrub(raw)))
 
 
-def scan_machine(ctx: ScanContext, sources: frozenset[SourceId]) -> Report:
-    output = run_detectors(ctx, sources)
-    return build_report(ctx, sources - output.failed, output)
+def scan_machine(contexts: list[ScanContext], sources: frozenset[SourceId]) -> Report:
+    """One report over every home given; live sources are read with the first context."""
+    output = DetectorOutput()
+    for ctx in contexts:
+        output.extend(run_detectors(ctx, sources if ctx.live else sources - LIVE_SOURCES))
+    return build_report(contexts, sources - output.failed, output)

@@ -24,7 +24,7 @@ def test_a_failing_detector_is_a_warning_and_its_source_is_not_covered(monkeypat
     monkeypatch.setattr(scan, "all_detectors", lambda: [Broken(), MCPDetector()])
     ctx = make_context(home=home, root=make_tree("root", {}), os_name=None, live=False,
                        key=FingerprintKey(b"k" * 32, "test"), signatures=builtin_pack())
-    report = scan.scan_machine(ctx, frozenset({SourceId.SECRETS, SourceId.MCP}))
+    report = scan.scan_machine([ctx], frozenset({SourceId.SECRETS, SourceId.MCP}))
     assert report.sources == [SourceId.MCP]
     assert [f.evidence["server"] for f in report.findings] == ["a"]
     assert [w.message for w in report.warnings] == ["detector secrets failed (KeyError)"]
