@@ -36,6 +36,9 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--os", choices=[o.value for o in OSName], help="whose paths to look for")
     parser.add_argument("--state-dir", type=Path, help="shadowmap's own state folder")
     parser.add_argument(
+        "--policy", type=Path, help="the organisation's policy (default: the MDM-installed one)"
+    )
+    parser.add_argument(
         "--all-users",
         action="store_true",
         help="scan every user's home (the default when run as root without --home)",

@@ -158,6 +158,7 @@ class Report(Frozen):
     users: list[str]
     sources: list[SourceId]
     fingerprint_scope: str  # whose key made the value hashes: "org:<id>", "env" or "local:<id>"
+    policy: str | None = None  # digest of the policy that marked findings sanctioned or not
     findings: list[Finding]
     warnings: list[ScanWarning] = Field(default_factory=list)
     filters_used: list[str] = Field(default_factory=list)

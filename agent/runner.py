@@ -11,6 +11,7 @@ from shadowmap.agent.context import ScanContext, make_context, this_os
 from shadowmap.agent.errors import UsageError
 from shadowmap.agent.homes import all_homes
 from shadowmap.agent.models import OSName, Report
+from shadowmap.agent.policy import load_policy
 from shadowmap.agent.redact import FingerprintKey, key_from_env, local_key
 from shadowmap.agent.scan import machine_sources, scan_machine
 from shadowmap.agent.state import default_state_dir
@@ -64,5 +65,6 @@ def contexts_from(args: argparse.Namespace, key: FingerprintKey) -> list[ScanCon
 
 
 def scan_from_options(args: argparse.Namespace, key: FingerprintKey | None = None) -> Report:
+    policy = load_policy(getattr(args, "policy", None))
     contexts = contexts_from(args, key or resolve_key(state_dir_from(args)))
-    return scan_machine(contexts, machine_sources(not args.no_live))
+    return scan_machine(contexts, machine_sources(not args.no_live), policy)

@@ -13,6 +13,8 @@ from shadowmap.agent.detectors import all_detectors
 from shadowmap.agent.detectors.interface import DetectorOutput
 from shadowmap.agent.host import host_info
 from shadowmap.agent.models import LIVE_SOURCES, Finding, Report, ScannerInfo, SourceId
+from shadowmap.agent.policy import Policy
+from shadowmap.agent.policy import apply as apply_policy
 from shadowmap.agent.secret_engine import FILTERS, SecretEngine
 
 logger = logging.getLogger(__name__)
@@ -51,7 +53,10 @@ def _unique(findings: list[Finding]) -> list[Finding]:
 
 
 def build_report(
-    contexts: list[ScanContext], sources: frozenset[SourceId], output: DetectorOutput
+    contexts: list[ScanContext],
+    sources: frozenset[SourceId],
+    output: DetectorOutput,
+    policy: Policy | None = None,
 ) -> Report:
     ctx = contexts[0]
     report = Report(
@@ -62,7 +67,8 @@ def build_report(
         users=list(dict.fromkeys(c.user for c in contexts)),
         sources=sorted(sources, key=lambda s: s.value),
         fingerprint_scope=ctx.key.scope,
-        findings=_unique(output.findings),
+        policy=policy.digest if policy else None,
+        findings=apply_policy(policy, _unique(output.findings)),
         warnings=output.warnings,
         filters_used=sorted(FILTERS),
     )
@@ -78,9 +84,11 @@ def ensure_no_raw_values(report: Report, engine: SecretEngine) -> Report:
     return Report.model_validate(json.loads(engine.scrub(raw)))
 
 
-def scan_machine(contexts: list[ScanContext], sources: frozenset[SourceId]) -> Report:
+def scan_machine(
+    contexts: list[ScanContext], sources: frozenset[SourceId], policy: Policy | None = None
+) -> Report:
     """One report over every home given; live sources are read with the first context."""
     output = DetectorOutput()
     for ctx in contexts:
         output.extend(run_detectors(ctx, sources if ctx.live else sources - LIVE_SOURCES))
-    return build_report(contexts, sources - output.failed, output)
+    return build_report(contexts, sources - output.failed, output, policy)
