@@ -104,8 +104,10 @@ def test_two_runs_leave_one_device_and_no_duplicates(collector, planted, shadowm
     assert len(devices) == 1
     findings = collector.api("/api/v1/findings")
     titles = sorted(f["title"] for f in findings)
-    assert titles == ["Anthropic API key in .env", "MCP server notion in Cursor (user)"]
-    assert devices[0]["finding_counts"]["open"] == 2
+    assert titles == [
+        "Anthropic API key in .env", "Cursor configured", "MCP server notion in Cursor (user)"
+    ]
+    assert devices[0]["finding_counts"]["open"] == 3
     secret = next(f for f in findings if f["kind"] == "secret")
     assert secret["secret"]["preview"].endswith(key[-4:])
     assert secret["value_hash"].startswith("hmac-sha256:")
@@ -144,7 +146,7 @@ def test_a_report_that_cannot_be_sent_waits_in_the_spool(collector, planted, sha
     back = agent_once(shadowmap, collector, home)
     assert back.code == 0 and "sent 2, 0 waiting" in back.stderr
     assert len(collector.api("/api/v1/devices")) == 1
-    assert len(collector.api("/api/v1/findings")) == 2
+    assert len(collector.api("/api/v1/findings")) == 3
 
     enrollment = json.loads((state_dir / "enrollment.json").read_text())
     again = requests.post(collector.url + "/api/v1/reports", data=json.dumps(waiting), timeout=10,
@@ -158,9 +160,9 @@ def test_a_removed_finding_is_resolved(collector, planted, shadowmap):
     assert agent_once(shadowmap, collector, home).code == 0
     (home / "src/app/.env").write_text("DEBUG=1\n")
     assert agent_once(shadowmap, collector, home).code == 0
-    open_titles = [f["title"] for f in collector.api("/api/v1/findings")]
+    open_titles = sorted(f["title"] for f in collector.api("/api/v1/findings"))
     resolved = collector.api("/api/v1/findings?status=resolved")
-    assert open_titles == ["MCP server notion in Cursor (user)"]
+    assert open_titles == ["Cursor configured", "MCP server notion in Cursor (user)"]
     assert [f["title"] for f in resolved] == ["Anthropic API key in .env"]
 
 

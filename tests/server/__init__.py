@@ -1,0 +1,1 @@
+"""Tests of the collector (shadowmap.server), over real HTTP on loopback."""
