@@ -62,6 +62,7 @@ class SourceId(str, Enum):
     EXTENSIONS = "extensions"  # IDE and browser extension folders
     MODEL_SERVERS = "model_servers"  # listening sockets of model servers (live)
     MODEL_FILES = "model_files"  # model weights in the known caches
+    BROWSER_SESSION = "browser_session"  # configs, files and code that reach browser sessions
     REPO = "repo"  # a repository's working tree and history (scan-repo)
 
 

@@ -32,6 +32,7 @@ PACK_FILES = (
     "mcp_services",
     "extensions",
     "model_servers",
+    "browser_session",
     "secrets",
 )
 OS_KEYS = ("linux", "macos", "windows")
@@ -197,6 +198,47 @@ class ModelSignatures:
 
 
 @dataclass(frozen=True)
+class AutomationFlag:
+    """A flag or env variable that points automation at a person's browser session."""
+
+    name: str
+    value: str  # real_profile, any, none
+    means: str
+
+
+@dataclass(frozen=True)
+class SessionToken:
+    id: str
+    name: str
+    vendor: str
+    pattern: re.Pattern[str]
+    group: int
+    keywords: tuple[str, ...]
+    prefix: str | None
+
+
+@dataclass(frozen=True)
+class NamedPattern:
+    id: str
+    name: str
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class BrowserSessionSignatures:
+    flags: tuple[AutomationFlag, ...]
+    env: tuple[AutomationFlag, ...]
+    agent_configs: tuple[tuple[str, tuple[str, ...]], ...]
+    debug_flags: tuple[str, ...]
+    browser_processes: frozenset[str]
+    sensitive_files: frozenset[str]
+    session_tokens: tuple[SessionToken, ...]
+    cookie_libraries: tuple[NamedPattern, ...]
+    cookie_file_header: re.Pattern[str]
+    code_suffixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SignaturePack:
     version: str
     vendors: dict[str, Vendor]
@@ -206,6 +248,7 @@ class SignaturePack:
     secrets: tuple[SecretSignature, ...]
     extensions: ExtensionSignatures
     models: ModelSignatures
+    browser_session: BrowserSessionSignatures
     files: tuple[str, ...] = field(default=())
 
     def vendor_name(self, vendor_id: str | None) -> str | None:
@@ -336,6 +379,47 @@ def _models(raw: dict[str, Any]) -> ModelSignatures:
     return ModelSignatures(servers, caches, tuple(raw["model_suffixes"]))
 
 
+def _compile(pattern: str, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise SignatureError(f"{where}: bad pattern: {exc}") from exc
+
+
+def _browser_session(raw: dict[str, Any]) -> BrowserSessionSignatures:
+    tokens = tuple(
+        SessionToken(
+            id=t["id"],
+            name=t["name"],
+            vendor=t["vendor"],
+            pattern=_compile(t["pattern"], f"browser_session.yaml: {t['id']}"),
+            group=t.get("group", 0),
+            keywords=tuple(k.lower() for k in t["keywords"]),
+            prefix=t.get("prefix"),
+        )
+        for t in raw["session_tokens"]
+    )
+    return BrowserSessionSignatures(
+        flags=tuple(
+            AutomationFlag(f["flag"], f["value"], f["means"]) for f in raw["automation_flags"]
+        ),
+        env=tuple(AutomationFlag(f["name"], f["value"], f["means"]) for f in raw["automation_env"]),
+        agent_configs=tuple((c["path"], tuple(c["keys"])) for c in raw["agent_configs"]),
+        debug_flags=tuple(raw["debug_flags"]),
+        browser_processes=frozenset(p.lower() for p in raw["browser_processes"]),
+        sensitive_files=frozenset(raw["sensitive_files"]),
+        session_tokens=tokens,
+        cookie_libraries=tuple(
+            NamedPattern(
+                c["id"], c["name"], _compile(c["pattern"], f"browser_session.yaml: {c['id']}")
+            )
+            for c in raw["cookie_libraries"]
+        ),
+        cookie_file_header=_compile(raw["cookie_file_header"], "browser_session.yaml: header"),
+        code_suffixes=tuple(raw["code_suffixes"]),
+    )
+
+
 def _secret(raw: dict[str, Any]) -> SecretSignature:
     try:
         re.compile(raw["pattern"])
@@ -366,6 +450,7 @@ def _check_references(pack: SignaturePack) -> None:
         ("model_servers (caches)", list(pack.models.caches)),
         ("extensions", [*extensions.ide.values(), *extensions.jetbrains.values()]),
         ("extensions (browser)", list(extensions.browser.values())),
+        ("browser_session", list(pack.browser_session.session_tokens)),
     ]
     for name, entries in groups:
         ids = [e.id for e in entries]
@@ -398,6 +483,7 @@ def load_pack(directory: Path | None = None) -> SignaturePack:
         secrets=tuple(_secret(s) for s in raw["secrets"]["secrets"]),
         extensions=_extensions(raw["extensions"]),
         models=_models(raw["model_servers"]),
+        browser_session=_browser_session(raw["browser_session"]),
         files=tuple(f"{stem}.yaml" for stem in PACK_FILES),
     )
     _check_references(pack)

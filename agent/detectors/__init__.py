@@ -7,6 +7,7 @@ from shadowmap.agent.detectors.interface import Detector
 
 def all_detectors() -> list[Detector]:
     from shadowmap.agent.detectors.apps import AppsDetector
+    from shadowmap.agent.detectors.browser_session import BrowserSessionDetector
     from shadowmap.agent.detectors.extensions import ExtensionsDetector
     from shadowmap.agent.detectors.mcp import MCPDetector
     from shadowmap.agent.detectors.model_servers import ModelServersDetector
@@ -18,4 +19,5 @@ def all_detectors() -> list[Detector]:
         SecretsDetector(),
         ExtensionsDetector(),
         ModelServersDetector(),
+        BrowserSessionDetector(),
     ]
