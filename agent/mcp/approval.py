@@ -35,7 +35,8 @@ def _settings(ctx: ScanContext, project: Path) -> list[dict[str, Any]]:
     projects = _read(ctx.home / ".claude.json").get("projects")
     if isinstance(projects, dict):
         layers += [
-            v for k, v in projects.items()
+            v
+            for k, v in projects.items()
             if isinstance(v, dict) and local_project(ctx, str(k)) == project
         ]
     return layers

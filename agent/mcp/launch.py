@@ -12,8 +12,15 @@ from pathlib import PurePath, PureWindowsPath
 
 # npm-style launchers and the sub-command that makes them fetch (npm docs: npx, npm exec;
 # pnpm dlx; yarn dlx; bun x).
-NPM_LAUNCHERS = {"npx": None, "bunx": None, "pnpx": None, "pnpm": "dlx", "yarn": "dlx",
-                 "npm": "exec", "bun": "x"}
+NPM_LAUNCHERS = {
+    "npx": None,
+    "bunx": None,
+    "pnpx": None,
+    "pnpm": "dlx",
+    "yarn": "dlx",
+    "npm": "exec",
+    "bun": "x",
+}
 PYPI_LAUNCHERS = {"uvx": None, "pipx": "run", "uv": "tool"}
 CONTAINER_LAUNCHERS = frozenset({"docker", "podman", "nerdctl"})
 INTERPRETERS = frozenset({"node", "python", "python3", "deno", "bun", "java", "ruby", "go"})
@@ -21,12 +28,42 @@ SHELLS = frozenset({"sh", "bash", "zsh", "fish", "cmd", "cmd.exe", "powershell",
 # Options that take a value, per launcher family (their --help; docker run reference).
 NPM_VALUE_FLAGS = frozenset({"-p", "--package", "--registry", "--cache", "-c", "--call"})
 PYPI_VALUE_FLAGS = frozenset({"--from", "--with", "--python", "-p", "--index-url", "--spec"})
-DOCKER_VALUE_FLAGS = frozenset({
-    "-e", "--env", "--env-file", "-v", "--volume", "--mount", "--name", "-p", "--publish",
-    "--network", "--net", "-w", "--workdir", "-u", "--user", "--entrypoint", "--platform",
-    "--cap-add", "--cap-drop", "-l", "--label", "--pid", "--ipc", "--add-host", "-h",
-    "--hostname", "--memory", "-m", "--cpus", "--device", "--security-opt", "--restart",
-})
+DOCKER_VALUE_FLAGS = frozenset(
+    {
+        "-e",
+        "--env",
+        "--env-file",
+        "-v",
+        "--volume",
+        "--mount",
+        "--name",
+        "-p",
+        "--publish",
+        "--network",
+        "--net",
+        "-w",
+        "--workdir",
+        "-u",
+        "--user",
+        "--entrypoint",
+        "--platform",
+        "--cap-add",
+        "--cap-drop",
+        "-l",
+        "--label",
+        "--pid",
+        "--ipc",
+        "--add-host",
+        "-h",
+        "--hostname",
+        "--memory",
+        "-m",
+        "--cpus",
+        "--device",
+        "--security-opt",
+        "--restart",
+    }
+)
 UNPINNED_TAGS = frozenset({"latest", "next", "main", "master", "beta", "canary", "edge"})
 
 

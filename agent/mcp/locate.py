@@ -74,7 +74,9 @@ def project_dirs(ctx: ScanContext) -> list[Path]:
 
     def compute() -> list[Path]:
         listed = [
-            p for client in ctx.signatures.mcp_clients for pl in client.project_lists
+            p
+            for client in ctx.signatures.mcp_clients
+            for pl in client.project_lists
             for p in _listed(ctx, pl)
         ]
         return list(dict.fromkeys([*ctx.project_dirs, *listed]))
