@@ -141,11 +141,12 @@ class AppsDetector(Detector):
         by_name: dict[str, list[AppSignature]] = defaultdict(list)
         for app in ctx.signatures.apps:
             for name in app.processes:
-                by_name[name.lower()].append(app)
+                by_name[name].append(app)
         groups: dict[tuple[str, str], list[processes.ProcessInfo]] = defaultdict(list)
         apps = {app.id: app for app in ctx.signatures.apps}
         for proc in ctx.memo("processes", processes.snapshot):
-            names = {proc.name.lower(), PurePath(proc.exe).name.lower()} - {""}
+            # Names compare with their case: "Claude" is the desktop app, "claude" the CLI.
+            names = {proc.name, PurePath(proc.exe).name} - {""}
             for app in {a.id: a for n in names for a in by_name.get(n, [])}.values():
                 groups[(app.id, proc.username)].append(proc)
         return [self._running_finding(apps[a], user, procs) for (a, user), procs in groups.items()]
@@ -173,5 +174,6 @@ class AppsDetector(Detector):
                 "processes": len(procs),
                 "executables": exes[:MAX_LISTED],
                 "risky_flags": flags,
+                "via": procs[0].via,
             },
         )

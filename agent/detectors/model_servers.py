@@ -194,6 +194,7 @@ class ModelServersDetector(Detector):
                 "process": listener.process,
                 "executable": listener.exe,
                 "models": found.models,
+                "via": listener.via,
             },
         )
 

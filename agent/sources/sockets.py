@@ -20,6 +20,7 @@ class Listener:
     exe: str
     cmdline: tuple[str, ...]
     username: str
+    via: str = "psutil"  # or "osquery"
 
 
 def _process(pid: int | None) -> tuple[str, str, tuple[str, ...], str]:
@@ -33,7 +34,41 @@ def _process(pid: int | None) -> tuple[str, str, tuple[str, ...], str]:
         return "", "", (), ""
 
 
+def _from_osquery(own: int) -> list[Listener] | None:
+    from shadowmap.agent.sources import osquery
+
+    try:
+        rows = osquery.query(osquery.LISTENING_SQL)
+    except osquery.OsqueryUnavailable as exc:
+        logger.debug("listening sockets from psutil: %s", exc)
+        return None
+    found = []
+    for row in rows:
+        pid, port = osquery.as_int(row.get("pid", "")), osquery.as_int(row.get("port", ""))
+        if port is None or pid == own:
+            continue
+        found.append(
+            Listener(
+                address=row.get("address", ""),
+                port=port,
+                pid=pid,
+                process=row.get("name", ""),
+                exe=row.get("path", ""),
+                cmdline=osquery.split_cmdline(row.get("cmdline", "")),
+                username=row.get("username", ""),
+                via="osquery",
+            )
+        )
+    return found
+
+
 def listening() -> list[Listener]:
+    """Every listening TCP socket, without shadowmap's own: osquery's when it runs here."""
+    from_osquery = _from_osquery(os.getpid())
+    return from_osquery if from_osquery is not None else _from_psutil()
+
+
+def _from_psutil() -> list[Listener]:
     """Every listening TCP socket this user may see, without shadowmap's own."""
     try:
         conns = psutil.net_connections(kind="tcp")

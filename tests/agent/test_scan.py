@@ -142,7 +142,9 @@ def test_scan_finds_everything_planted(os_name, keys, make_tree, shadowmap, tmp_
     }
     owner = report["users"][0]
     assert owner and all(f["user"] == owner for f in report["findings"])
-    assert report["sources"] == ["apps", "extensions", "mcp", "model_files", "secrets"]
+    assert report["sources"] == [
+        "apps", "browser_session", "extensions", "mcp", "model_files", "secrets"
+    ]
     for value in keys.values():
         assert value not in out_file.read_text() and value not in run.everything
 
@@ -269,7 +271,10 @@ def test_running_app_is_found_and_scanner_is_not(tmp_path, make_tree, shadowmap)
         child.wait()
     report = json.loads(run.stdout)
     assert "processes" in report["sources"]
-    running = [f for f in report["findings"] if f["source"] == "processes"]
+    running = [
+        f for f in report["findings"]
+        if f["source"] == "processes" and f["kind"] in ("app", "cli_agent")
+    ]
     ollama = [f for f in running if f["evidence"]["app"] == "ollama"]
     assert len(ollama) == 1 and str(fake_ollama) in ollama[0]["evidence"]["executables"]
     assert all(sys.executable not in f["evidence"]["executables"] for f in running)
