@@ -36,6 +36,8 @@ PACK_FILES = (
     "secrets",
 )
 OS_KEYS = ("linux", "macos", "windows")
+# libyaml's safe loader where PyYAML was built with it (ten times faster than Python's).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -266,7 +268,7 @@ def _read_validated(directory: Path, stem: str, registry: Registry) -> dict[str,
     path = directory / f"{stem}.yaml"
     schema = json.loads((BUILTIN_DIR / "schema" / f"{stem}.json").read_text(encoding="utf-8"))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506
     except (OSError, yaml.YAMLError) as exc:
         raise SignatureError(f"{path}: cannot be read as YAML: {exc}") from exc
     validator = jsonschema.Draft202012Validator(schema, registry=registry)
