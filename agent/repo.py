@@ -9,15 +9,16 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, assert_never
 from urllib.parse import urlsplit, urlunsplit
 
-from shadowmap.agent import __version__
-from shadowmap.agent.detectors.secrets import make_secret_finding
+from shadowmap.agent import __version__, baseline
+from shadowmap.agent.baseline import Baseline
+from shadowmap.agent.detectors.secrets import make_reference_finding, make_secret_finding
 from shadowmap.agent.errors import ScanError, UsageError
 from shadowmap.agent.host import host_info
 from shadowmap.agent.models import (
@@ -31,7 +32,9 @@ from shadowmap.agent.models import (
 )
 from shadowmap.agent.outputs import json_output, sarif, text
 from shadowmap.agent.outputs.interface import OutputFormat
+from shadowmap.agent.progress import Progress
 from shadowmap.agent.redact import FingerprintKey
+from shadowmap.agent.repo_history import Commit, blob_contents, introductions
 from shadowmap.agent.runner import resolve_key
 from shadowmap.agent.scan import ensure_no_raw_values
 from shadowmap.agent.secret_engine import FILTERS, SecretEngine, SecretMatch
@@ -51,38 +54,30 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 # How much of a file decides that it is binary: git's own heuristic looks for a NUL in
 # the first 8000 bytes (xdiff-interface.c, buffer_is_binary); read_text uses 8192.
 BINARY_SNIFF_BYTES = 8192
-# Every commit reachable from any ref, parents before children (git-log(1): --topo-order,
-# --reverse), each listed with the blobs it adds or changes: --raw with full ids, -z so
-# paths are never quoted, -c so a merge lists only what differs from every parent (a
-# blob written while resolving it), --root so the first commit lists its files too.
-LOG_FORMAT = "%x01%H%x1f%cI%x1f%an"
-LOG_ARGS = (
-    "--all", "--topo-order", "--reverse", "--raw", "--no-abbrev", "--no-renames",
-    "-c", "-z", "--root", "--no-show-signature", f"--format={LOG_FORMAT}",
-)  # fmt: skip
-# A regular file's mode in git's tree entries (100644, 100755); links and submodules differ.
-REGULAR_FILE_MODE = "100"
-READ_CHUNK = 1 << 16
+# A key older than this should have been rotated (AAM-3.4); NIST SP 800-57 leaves the
+# period to policy, 90 days is the common default (e.g. CIS AWS benchmark 1.14).
+DEFAULT_MAX_KEY_AGE_DAYS = 90
+AAM_ROTATION = "AAM-3.4"
 
 
 @dataclass(frozen=True)
-class Commit:
-    sha: str
-    committed_at: str
-    author: str
+class RepoScanOptions:
+    """How scan-repo runs beyond the path: CI range, baseline, key age, references."""
 
-
-@dataclass(frozen=True)
-class Introduction:
-    """The commit and path that first brought a blob into the history."""
-
-    commit: Commit
-    path: str
+    history: bool = True
+    staged: bool = False  # only what is staged for the next commit (pre-commit)
+    since: str | None = None  # only commits HEAD has that this ref has not
+    baseline: Path | None = None
+    write_baseline: Path | None = None
+    max_key_age_days: int = DEFAULT_MAX_KEY_AGE_DAYS
+    references: bool = False  # also report secret-store references (inventory)
+    progress: bool = False
 
 
 @dataclass(frozen=True)
 class RepoScanResult:
     report: Report
+    known: int = 0  # findings left out because the baseline has them
 
     @property
     def findings(self) -> list[Finding]:
@@ -91,37 +86,106 @@ class RepoScanResult:
 
 @dataclass
 class Collector:
-    """What a repo scan found so far: one finding per (path, value hash), and warnings."""
+    """What a repo scan found so far: one finding per (path, value hash), the first commit
+    date of each value, what the baseline already knows, and warnings."""
 
     engine: SecretEngine
     key: FingerprintKey
+    known_by: Baseline | None = None
+    references: bool = False
+    vendor_ids: list[str] = field(default_factory=list)
     found: dict[str, Finding] = field(default_factory=dict)
+    known: set[str] = field(default_factory=set)
+    first_seen: dict[str, str] = field(default_factory=dict)
     warnings: list[ScanWarning] = field(default_factory=list)
     oversized: int = 0
 
-    def scan(self, content: str, path: str, commit: Commit | None = None) -> None:
-        for match in self.engine.find(content):
-            location = _location(match, path, commit)
-            finding = make_secret_finding(match, self.key, location, SourceId.REPO, None)
-            # History goes first, oldest commit first, so the first finding of a value at
-            # a path names the commit that brought it in; the tree's copy adds nothing.
-            self.found.setdefault(finding.id, finding)
+    def scan_bytes(self, data: bytes, path: str, commit: Commit | None = None) -> None:
+        if b"\x00" in data[:BINARY_SNIFF_BYTES]:
+            return
+        hits = self.engine.candidates(data)
+        if not hits:
+            return
+        try:
+            content = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            content = data.decode("latin-1")
+        self.scan(content, path, commit, hits)
+
+    def scan(
+        self,
+        content: str,
+        path: str,
+        commit: Commit | None = None,
+        hits: frozenset[int] | None = None,
+    ) -> None:
+        hits = self.engine.candidates(content.encode("utf-8", "replace")) if hits is None else hits
+        for match in self.engine.find(content, path, hits):
+            self._add(match, path, commit)
+        if self.references:
+            for ref in self.engine.references(content, hits):
+                location = Location(path=path, line=ref.line, column=ref.column)
+                finding = make_reference_finding(
+                    ref, location, SourceId.REPO, None, self.vendor_ids
+                )
+                self.found.setdefault(finding.id, finding)
+
+    def _add(self, match: SecretMatch, path: str, commit: Commit | None) -> None:
+        location = _location(match, path, commit)
+        finding = make_secret_finding(match, self.key, location, SourceId.REPO, None)
+        if commit is not None and finding.value_hash:
+            seen = self.first_seen.get(finding.value_hash)
+            if seen is None or _when(commit.committed_at) < _when(seen):
+                self.first_seen[finding.value_hash] = commit.committed_at
+        if self.known_by is not None and self.known_by.knows(finding, match.value, self.key.scope):
+            self.known.add(finding.id)
+        # History goes first, oldest commit first, so the first finding of a value at
+        # a path names the commit that brought it in; the tree's copy adds nothing.
+        self.found.setdefault(finding.id, finding)
 
     def warn(self, message: str, path: str | None = None) -> None:
         self.warnings.append(ScanWarning(source=SourceId.REPO, message=message, path=path))
 
-    def findings(self) -> list[Finding]:
+    def findings(self, max_age_days: int, known: bool = False) -> list[Finding]:
+        """The findings to report (known ones left out unless asked for), oldest key age
+        and rotation control filled in, most severe first."""
+
         def order(f: Finding) -> tuple[int, str, int]:
             loc = f.location
             return (-f.severity.rank, loc.path if loc else "", (loc.line or 0) if loc else 0)
 
-        return sorted(self.found.values(), key=order)
+        now = datetime.now(UTC)
+        chosen = [f for f in self.found.values() if known or f.id not in self.known]
+        aged = [_with_age(f, self.first_seen, now, max_age_days) for f in chosen]
+        return sorted(aged, key=order)
 
     def all_warnings(self) -> list[ScanWarning]:
         if not self.oversized:
             return self.warnings
         skipped = f"{self.oversized} files larger than {MAX_FILE_BYTES} bytes were not scanned"
         return [*self.warnings, ScanWarning(source=SourceId.REPO, message=skipped)]
+
+
+def _when(iso: str) -> datetime:
+    try:
+        return datetime.fromisoformat(iso)
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
+
+
+def _with_age(
+    finding: Finding, first_seen: dict[str, str], now: datetime, max_age_days: int
+) -> Finding:
+    """The finding with its key's first commit date and age, and AAM-3.4 when too old."""
+    first = first_seen.get(finding.value_hash or "")
+    if first is None:
+        return finding
+    age = max(0, (now - _when(first)).days)
+    controls = list(finding.aam_controls)
+    if age > max_age_days and AAM_ROTATION not in controls:
+        controls.append(AAM_ROTATION)
+    evidence = {**finding.evidence, "key_first_committed_at": first, "key_age_days": age}
+    return finding.model_copy(update={"evidence": evidence, "aam_controls": controls})
 
 
 def _location(match: SecretMatch, path: str, commit: Commit | None) -> Location:
@@ -137,18 +201,33 @@ def _location(match: SecretMatch, path: str, commit: Commit | None) -> Location:
     )
 
 
-def scan_repo(path: Path, history: bool = True) -> RepoScanResult:
-    """Scan a repository (tree and, unless told not to, every commit) or a plain folder."""
+def scan_repo(
+    path: Path, history: bool = True, options: RepoScanOptions | None = None
+) -> RepoScanResult:
+    """Scan a repository (tree and, unless told not to, its commits) or a plain folder."""
+    options = options or RepoScanOptions(history=history)
     root = _checked_folder(path)
     pack = builtin_pack()
-    collector = Collector(SecretEngine(pack), resolve_key(default_state_dir()))
+    known_by = baseline.load(options.baseline) if options.baseline else None
+    collector = Collector(
+        SecretEngine(pack),
+        resolve_key(default_state_dir()),
+        known_by=known_by,
+        references=options.references,
+        vendor_ids=sorted(pack.vendors),
+    )
 
-    if _is_repo_root(root):
-        repository = _scan_git(root, history, collector)
-    else:
-        repository = _scan_plain(root, collector)
+    with Progress(options.progress) as progress:
+        if _is_repo_root(root):
+            repository = _scan_git(root, options, collector, progress)
+        else:
+            repository = _scan_plain(root, collector)
 
-    return RepoScanResult(_build_report(repository, collector, pack))
+    if options.write_baseline is not None:
+        every = collector.findings(options.max_key_age_days, known=True)
+        baseline.write(options.write_baseline, every, collector.key.scope)
+    report = _build_report(repository, collector, pack, options.max_key_age_days)
+    return RepoScanResult(report, known=len(collector.known))
 
 
 def _checked_folder(path: Path) -> Path:
@@ -184,7 +263,9 @@ def _scan_plain(root: Path, collector: Collector) -> RepositoryInfo:
     return RepositoryInfo(path=str(root), history=False)
 
 
-def _scan_git(root: Path, history: bool, collector: Collector) -> RepositoryInfo:
+def _scan_git(
+    root: Path, options: RepoScanOptions, collector: Collector, progress: Progress
+) -> RepositoryInfo:
     try:
         from git import Repo
         from git.exc import GitError
@@ -196,15 +277,32 @@ def _scan_git(root: Path, history: bool, collector: Collector) -> RepositoryInfo
         ) from exc
     try:
         with Repo(root) as repo:
-            commits = _scan_history(repo, collector) if history else 0
+            if options.staged:
+                _scan_staged(repo, collector)
+                return _repository_info(repo, root, False, 0)
+            commits = 0
+            if options.history:
+                commits = _scan_history(repo, options.since, collector, progress)
             if not repo.bare:
                 _scan_tree(root, _tree_files(root, _tracked(repo), collector), collector)
-            return _repository_info(repo, root, history, commits)
+            return _repository_info(repo, root, options.history, commits)
     except GitError as exc:
         raise ScanError(
             f"git could not read {root}: {_git_problem(exc)}",
             hint=f"check that `git -C {root} log --all` works here",
         ) from exc
+
+
+def _scan_staged(repo: Repo, collector: Collector) -> None:
+    """The index's copy of each file added or changed for the next commit."""
+    listing: str = repo.git.diff("--cached", "--name-only", "-z", "--diff-filter=ACMR")
+    paths = [name for name in listing.split("\0") if name]
+    names = [f":{path}" for path in paths]  # gitrevisions(7): ":<path>", the staged blob
+    for name, data, _ in blob_contents(repo, names, MAX_FILE_BYTES):
+        if data is None:
+            collector.oversized += 1
+        else:
+            collector.scan_bytes(data, name[1:])
 
 
 def _git_problem(exc: Exception) -> str:
@@ -261,18 +359,18 @@ def _shown(root: Path, path: Path) -> str:
         return path.as_posix()
 
 
-def _scan_history(repo: Repo, collector: Collector) -> int:
+def _scan_history(repo: Repo, since: str | None, collector: Collector, progress: Progress) -> int:
     """Scan each blob once, as the commit and path that introduced it (a copy of it at
     a second path is not reported again); the number of commits listed."""
-    process = repo.git.log(*LOG_ARGS, as_process=True)
-    blobs, commits = _introductions(_nul_fields(process.stdout))
-    process.wait()
-    logger.info("history: %d commits, %d unique blobs", commits, len(blobs))
-
-    for sha, introduced in blobs.items():
-        content = _blob_text(repo, sha, collector)
-        if content is not None:
-            collector.scan(content, introduced.path, introduced.commit)
+    blobs, commits = introductions(repo, since)
+    progress.start(len(blobs), "history")
+    for sha, data, size in blob_contents(repo, list(blobs), MAX_FILE_BYTES):
+        if data is None:
+            collector.oversized += 1
+        else:
+            introduced = blobs[sha]
+            collector.scan_bytes(data, introduced.path, introduced.commit)
+        progress.advance(size, len(collector.found))
 
     if (Path(repo.git_dir) / "shallow").exists():
         collector.warn(
@@ -280,65 +378,6 @@ def _scan_history(repo: Repo, collector: Collector) -> int:
             "(fetch the full history, e.g. actions/checkout with fetch-depth: 0)"
         )
     return commits
-
-
-def _nul_fields(stream: IO[bytes]) -> Iterator[bytes]:
-    pending = b""
-    while chunk := stream.read(READ_CHUNK):
-        *complete, pending = (pending + chunk).split(b"\0")
-        yield from complete
-    if pending:
-        yield pending
-
-
-def _introductions(fields: Iterable[bytes]) -> tuple[dict[str, Introduction], int]:
-    """From `git log` output as LOG_ARGS asks for it: each blob's first commit and path,
-    in the order they were introduced, and how many commits were listed."""
-    blobs: dict[str, Introduction] = {}
-    commits: set[str] = set()
-    commit: Commit | None = None
-    stream = iter(fields)
-    for raw in stream:
-        entry = raw.lstrip(b"\n")
-        if entry.startswith(b"\x01"):
-            sha, committed_at, author = entry[1:].decode("utf-8", "replace").split("\x1f", 2)
-            commit = Commit(sha, committed_at, author)
-            commits.add(sha)
-        elif entry.startswith(b":"):
-            path = next(stream, b"").decode("utf-8", "replace")
-            blob = _new_blob(entry.decode("ascii", "replace"))
-            if commit is not None and blob is not None and blob not in blobs:
-                blobs[blob] = Introduction(commit, path)
-    return blobs, len(commits)
-
-
-def _new_blob(entry: str) -> str | None:
-    """The id of the file a raw diff line leaves behind, if it is a regular file.
-
-    One colon per parent, then a mode per parent and the result's, then as many ids
-    (git-diff(1), "Raw output format" and its combined form for merges)."""
-    parents = len(entry) - len(entry.lstrip(":"))
-    parts = entry.lstrip(":").split()
-    if len(parts) < 2 * parents + 2:
-        return None
-    mode, sha = parts[parents], parts[2 * parents + 1]
-    return sha if mode.startswith(REGULAR_FILE_MODE) else None
-
-
-def _blob_text(repo: Repo, sha: str, collector: Collector) -> str | None:
-    _, _, size, stream = repo.git.stream_object_data(sha)
-    if size > MAX_FILE_BYTES:
-        collector.oversized += 1
-        while stream.read(READ_CHUNK):  # one cat-file serves all blobs: read past this one
-            pass
-        return None
-    data: bytes = stream.read()
-    if b"\x00" in data[:BINARY_SNIFF_BYTES]:
-        return None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
 
 
 def _repository_info(repo: Repo, root: Path, history: bool, commits: int) -> RepositoryInfo:
@@ -377,7 +416,9 @@ def without_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def _build_report(repository: RepositoryInfo, collector: Collector, pack: SignaturePack) -> Report:
+def _build_report(
+    repository: RepositoryInfo, collector: Collector, pack: SignaturePack, max_age_days: int
+) -> Report:
     report = Report(
         report_id=str(uuid.uuid4()),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -387,7 +428,7 @@ def _build_report(repository: RepositoryInfo, collector: Collector, pack: Signat
         users=[],
         sources=[SourceId.REPO],
         fingerprint_scope=collector.key.scope,
-        findings=collector.findings(),
+        findings=collector.findings(max_age_days),
         warnings=collector.all_warnings(),
         filters_used=sorted(FILTERS),
     )
@@ -401,7 +442,7 @@ def render_repo_result(result: RepoScanResult, fmt: str) -> str:
         raise UsageError(f"unknown format {fmt!r}", hint="use text, json or sarif") from None
     match chosen:
         case OutputFormat.TEXT:
-            return _render_text(result.report)
+            return _render_text(result.report, result.known)
         case OutputFormat.JSON:
             return json_output.render(result.report)
         case OutputFormat.SARIF:
@@ -410,22 +451,24 @@ def render_repo_result(result: RepoScanResult, fmt: str) -> str:
             assert_never(chosen)
 
 
-def _render_text(report: Report) -> str:
+def _render_text(report: Report, known: int) -> str:
     lines = text.table(report.findings) if report.findings else []
     for warning in report.warnings:
         where = f"{warning.path}: " if warning.path else ""
         lines.append(f"warning: {where}{warning.message}")
-    lines.append(_summary(report))
+    lines.append(_summary(report, known))
     return "\n".join(lines) + "\n"
 
 
-def _summary(report: Report) -> str:
+def _summary(report: Report, known: int) -> str:
     repo = report.repository
     scanned = repo.path if repo else "?"
     if repo is None or not repo.history:
         covered = "the files only, no history"
     else:
         covered = f"the files and {repo.commits_scanned} commits on all refs"
+    baselined = f"; {known} known from the baseline, not shown" if known else ""
     return (
-        f"{len(report.findings)} secrets in {scanned} ({covered}); {len(report.warnings)} warnings"
+        f"{len(report.findings)} secrets in {scanned} ({covered}); "
+        f"{len(report.warnings)} warnings{baselined}"
     )

@@ -197,7 +197,9 @@ class MCPDetector(Detector):
         found = []
         signature = replace(INLINE_CREDENTIAL, vendor=_service_vendor(ctx, evidence))
         for cred in inline:
-            if any(True for _ in engine.find(cred.value)):
+            # With its name, as the file has it: kinds known by context (MISTRAL_API_KEY=...)
+            # are the secrets detector's, with their kind.
+            if any(True for _ in engine.find(f"{cred.name}={cred.value}")):
                 continue
             value = cred.value.removeprefix("Bearer ").strip()
             where = place.pointer + pointer([cred.where, cred.name])

@@ -1,6 +1,7 @@
-"""Hardcoded AI credentials in the files under a home: dotfiles, shell rc, .env, MCP configs.
+"""Hardcoded AI credentials in the files under a home, and secret-store references there.
 
-A finding carries the kind, where, a redacted preview and a keyed hash; never the value.
+A secret finding carries the kind, where, a redacted preview and a keyed hash, never the
+value; a reference finding carries the store and the variable name, never its text.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from pathlib import Path
 
 from shadowmap.agent.context import ScanContext
 from shadowmap.agent.detectors.interface import Detector, DetectorOutput
-from shadowmap.agent.mcp.locate import config_files, project_dirs
 from shadowmap.agent.models import (
     DetectorId,
     Finding,
@@ -21,17 +21,20 @@ from shadowmap.agent.models import (
     finding_id,
 )
 from shadowmap.agent.redact import FingerprintKey, secret_evidence
-from shadowmap.agent.secret_engine import SecretEngine, SecretMatch
-from shadowmap.agent.sources.filesystem import files_in, read_text
+from shadowmap.agent.secret_engine import ReferenceMatch, SecretEngine, SecretMatch
+from shadowmap.agent.secret_places import MAX_PROJECT_FILES, FileToRead, Place, candidate_files
+from shadowmap.agent.sources.filesystem import read_text
 from shadowmap.agent.sources.interface import Unreadable
 
 logger = logging.getLogger(__name__)
 
-# Shell start-up files that are not dotfiles of the home itself (fish's documented path).
-SHELL_FILES = ("~/.config/fish/config.fish",)
-# A dotfile larger than this is history or a cache, not configuration.
-MAX_DOTFILE_BYTES = 1024 * 1024
+# AAM controls (DESIGN.md): 3.3 a hardcoded credential; 1.2 an inventoried credential.
 AAM_HARDCODED = ["AAM-3.3"]
+AAM_INVENTORY = ["AAM-1.2"]
+# Reasons a file is skipped without a warning: not what we look for, not a problem.
+QUIET_REASONS = ("binary content", "not a regular file")
+# Vendor ids shorter than this are not guessed from a variable name (too many false hits).
+MIN_VENDOR_ID_IN_NAME = 3
 
 
 def make_secret_finding(
@@ -61,17 +64,41 @@ def make_secret_finding(
     )
 
 
-def candidate_files(ctx: ScanContext) -> list[Path]:
-    dotfiles = [p for p in files_in(ctx.home) if p.name.startswith(".")]
-    shell = [ctx.resolve(p) for p in SHELL_FILES]
-    env_files = [
-        p
-        for folder in project_dirs(ctx)
-        for p in files_in(folder)
-        if p.name == ".env" or p.name.startswith(".env.")
-    ]
-    configs = [c.path for c in config_files(ctx)]
-    return list(dict.fromkeys(p for p in [*dotfiles, *shell, *env_files, *configs] if p.is_file()))
+def make_reference_finding(
+    match: ReferenceMatch,
+    location: Location,
+    source: SourceId,
+    user: str | None,
+    vendor_ids: list[str],
+) -> Finding:
+    """A credential kept in a secret store, named where it is used: inventory, not a leak."""
+    store, name = match.rule.store, match.name
+    what = f"{store} reference for {name}" if name else f"{store} reference"
+    evidence = {"store": store, "reference": match.rule.id, "name": name}
+    return Finding(
+        id=finding_id(
+            DetectorId.SECRETS, FindingKind.SECRET_REFERENCE, location.path, match.rule.id, name
+        ),
+        detector=DetectorId.SECRETS,
+        kind=FindingKind.SECRET_REFERENCE,
+        source=source,
+        title=f"{what} in {Path(location.path).name}",
+        severity=Severity.INFO,
+        vendor=_vendor_in_name(name, vendor_ids),
+        user=user,
+        location=location,
+        aam_controls=AAM_INVENTORY,
+        evidence={k: v for k, v in evidence.items() if v is not None},
+    )
+
+
+def _vendor_in_name(name: str | None, vendor_ids: list[str]) -> str | None:
+    """The vendor a variable is named after (OPENAI_API_KEY: openai), if any."""
+    if not name:
+        return None
+    folded = name.lower().replace("_", "").replace("-", "")
+    named = [v for v in vendor_ids if len(v) >= MIN_VENDOR_ID_IN_NAME and v in folded]
+    return max(named, key=len) if named else None
 
 
 class SecretsDetector(Detector):
@@ -81,23 +108,38 @@ class SecretsDetector(Detector):
     def run(self, ctx: ScanContext, sources: frozenset[SourceId]) -> DetectorOutput:
         out = DetectorOutput()
         engine = SecretEngine(ctx.signatures)
-        for path in candidate_files(ctx):
-            shown = ctx.display(path)
-            try:
-                text = read_text(path, MAX_DOTFILE_BYTES)
-            except Unreadable as exc:
-                if exc.reason not in ("binary content",) and not exc.reason.startswith("larger"):
-                    out.warn(SourceId.SECRETS, f"not read: {exc.reason}", shown)
-                continue
-            out.findings.extend(self._scan_text(ctx, engine, text, shown))
+        candidates, left_out = candidate_files(ctx)
+        for candidate in candidates:
+            out.extend(self._scan_file(ctx, engine, candidate))
+        if left_out:
+            out.warn(
+                SourceId.SECRETS,
+                f"{left_out} project files were not read: a scan reads at most {MAX_PROJECT_FILES}",
+            )
         return out
 
-    def _scan_text(
-        self, ctx: ScanContext, engine: SecretEngine, text: str, shown: str
-    ) -> list[Finding]:
-        found: dict[str, Finding] = {}
-        for match in engine.find(text):
+    def _scan_file(
+        self, ctx: ScanContext, engine: SecretEngine, candidate: FileToRead
+    ) -> DetectorOutput:
+        out = DetectorOutput()
+        shown = ctx.display(candidate.path)
+        try:
+            text = read_text(candidate.path, candidate.place.limit)
+        except Unreadable as exc:
+            if exc.reason not in QUIET_REASONS and not exc.reason.startswith("larger"):
+                out.warn(SourceId.SECRETS, f"not read: {exc.reason}", shown)
+            return out
+        hits = engine.candidates(text.encode("utf-8", "replace"))
+        for match in engine.find(text, shown, hits):
             location = Location(path=shown, line=match.line, column=match.column)
-            finding = make_secret_finding(match, ctx.key, location, SourceId.SECRETS, ctx.user)
-            found.setdefault(finding.id, finding)
-        return list(found.values())
+            out.findings.append(
+                make_secret_finding(match, ctx.key, location, SourceId.SECRETS, ctx.user)
+            )
+        if candidate.place is Place.CONFIG:
+            vendors = sorted(ctx.signatures.vendors)
+            for ref in engine.references(text, hits):
+                location = Location(path=shown, line=ref.line, column=ref.column)
+                out.findings.append(
+                    make_reference_finding(ref, location, SourceId.SECRETS, ctx.user, vendors)
+                )
+        return out

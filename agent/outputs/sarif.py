@@ -11,7 +11,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from shadowmap.agent.models import Finding, Location, Report, ScanWarning, Severity
+from shadowmap.agent.models import Finding, FindingKind, Location, Report, ScanWarning, Severity
 from shadowmap.signatures import SecretSignature, SignaturePack
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,11 @@ SECURITY_SEVERITY = {
     Severity.LOW: "3.0",
     Severity.INFO: "0.1",
 }
+# What a secret-store reference is (docs/secrets.md): inventory, nothing to revoke.
+REFERENCE_NOTE = (
+    "A credential kept in a secret store and named here by reference: inventory "
+    "(AAM-1.2), not a leak. Nothing to revoke."
+)
 # Versioned, so that a change in how ids are made can be told apart by GitHub.
 FINGERPRINT_NAME = "shadowmapFindingId/v1"
 REMEDY = (
@@ -81,12 +86,14 @@ def _rule(
     first = next(f for f in findings if _rule_id(f) == rule_id)
     title = signature.name if signature else first.title
     severity = Severity(signature.severity) if signature else first.severity
+    reference = first.kind is FindingKind.SECRET_REFERENCE
+    full = REFERENCE_NOTE if reference else f"{title} written into a file. {REMEDY}"
     return {
         "id": rule_id,
         "name": "".join(word.capitalize() for word in rule_id.replace(".", "-").split("-")),
         "shortDescription": {"text": f"Hardcoded {title}" if signature else title},
-        "fullDescription": {"text": f"{title} written into a file. {REMEDY}"},
-        "help": {"text": REMEDY},
+        "fullDescription": {"text": full},
+        "help": {"text": REFERENCE_NOTE if reference else REMEDY},
         "defaultConfiguration": {"level": LEVELS[severity]},
         "properties": {
             "tags": ["security", "secret", *first.aam_controls],
@@ -116,7 +123,9 @@ def _message(finding: Finding) -> str:
     loc = finding.location
     if loc is None or loc.commit is None:
         return f"{what}."
-    return f"{what}, introduced in commit {loc.commit} by {loc.author} at {loc.committed_at}."
+    introduced = f"{what}, introduced in commit {loc.commit} by {loc.author} at {loc.committed_at}"
+    age = finding.evidence.get("key_age_days")
+    return f"{introduced}; the key is {age} days old." if age is not None else f"{introduced}."
 
 
 def _location(loc: Location) -> dict[str, Any]:
@@ -136,6 +145,11 @@ def _properties(finding: Finding) -> dict[str, Any]:
     loc = finding.location
     if loc is not None and loc.commit is not None:
         properties.update(commit=loc.commit, author=loc.author, committedAt=loc.committed_at)
+    properties.update(
+        keyFirstCommittedAt=finding.evidence.get("key_first_committed_at"),
+        keyAgeDays=finding.evidence.get("key_age_days"),
+        aamControls=finding.aam_controls or None,
+    )
     return {k: v for k, v in properties.items() if v is not None}
 
 

@@ -12,6 +12,7 @@ import pytest
 from shadowmap.agent.errors import ScanError
 from shadowmap.agent.models import Report, report_json_schema
 from shadowmap.agent.repo import MAX_FILE_BYTES, scan_repo, without_credentials
+from shadowmap.agent.secret_filters import FILTERS
 from tests import fakekeys
 from tests.agent.repo_helpers import GitRepo, make_repo, run_git
 from tests.conftest import Run
@@ -246,7 +247,8 @@ def test_the_report_describes_the_repository_without_credentials(new_repo, monke
     assert (report.repository.head, report.repository.branch) == (head, "main")
     assert report.sources == ["repo"] and report.users == []
     assert report.fingerprint_scope == "env"
-    assert report.filters_used == ["placeholder", "sequential"]
+    assert report.filters_used == sorted(FILTERS)
+    assert {"placeholder", "sequential", "allowlist_comment"} <= set(report.filters_used)
     assert first.findings[0].value_hash == second.findings[0].value_hash
     assert "s3cr3t" not in report.model_dump_json()
 
