@@ -97,7 +97,7 @@ def flush(
             spool.failed(item.report_id, exc.message)
             return sent, dropped, exc.message
         if result.status in (PostStatus.STORED, PostStatus.DUPLICATE):
-            spool.remove(item.report_id)
+            spool.acknowledge(item.report_id)
             sent += 1
         else:
             logger.warning("collector refused report %s: %s", item.report_id, result.detail)

@@ -65,6 +65,7 @@ def build_parser() -> Parser:
     repo = sub.add_parser("scan-repo", help="scan a repository's tree and history for keys")
     repo.add_argument("path", type=Path)
     repo.add_argument("--no-history", action="store_true", help="the working tree only")
+    repo.add_argument("--staged", action="store_true", help="only files staged for commit")
     repo.add_argument("--since", metavar="REF", help="only commits HEAD has that REF has not")
     repo.add_argument("--baseline", type=Path, metavar="FILE", help="leave out known findings")
     repo.add_argument("--write-baseline", type=Path, metavar="FILE", help="record findings")
@@ -85,6 +86,7 @@ def build_parser() -> Parser:
     once.add_argument("--ca-file", help="CA bundle that signs the collector's TLS certificate")
     _add_source_options(once)
     once.set_defaults(handler=cmd_agent_once)
+    _add_daemon_commands(agent_sub)
 
     collector = sub.add_parser("collector", help="the collector service")
     col_sub = collector.add_subparsers(dest="collector_command", required=True, parser_class=Parser)
@@ -97,10 +99,113 @@ def build_parser() -> Parser:
     serve.add_argument("--admin-token-file", type=Path)
     serve.add_argument("--state-dir", type=Path, help="where the default SQLite file lives")
     serve.set_defaults(handler=cmd_collector_serve)
+    _add_publish_command(col_sub)
+    grants = col_sub.add_parser("import-grants", help="import OAuth grants from an IdP")
+    grants.add_argument("--provider", required=True, choices=["google", "entra", "okta"])
+    grants.add_argument("--file", action="append", metavar="F", help="an export file (repeatable)")
+    grants.add_argument("--live", action="store_true", help="read the IdP's API instead")
+    grants.add_argument("--base-url", help="the API root for --live (required for Okta)")
+    grants.add_argument("--token-file", type=Path, help="file holding the --live credential")
+    grants.add_argument("--db", help="database URL (default: a SQLite file in the state folder)")
+    grants.add_argument("--state-dir", type=Path, help="where the default SQLite file lives")
+    grants.set_defaults(handler=cmd_collector_import_grants)
+    inventory = col_sub.add_parser("report", help="print the AI inventory and its conclusions")
+    inventory.add_argument("--format", choices=["json", "csv", "html"], default="json")
+    inventory.add_argument("--output", type=Path, help="write the result to FILE, not stdout")
+    inventory.add_argument("--db", help="database URL (default: a SQLite file in the state folder)")
+    inventory.add_argument("--state-dir", type=Path, help="where the default SQLite file lives")
+    inventory.set_defaults(handler=cmd_collector_report)
+
+    osq = sub.add_parser("osquery-extension", help="serve shadowmap's findings as osquery tables")
+    osq.add_argument(
+        "--socket",
+        default="/var/osquery/osquery.em",
+        help="osquery's extension manager socket (osqueryd --extensions_socket)",
+    )
+    osq.add_argument("--max-seconds", type=float, help="stop after this long (tests)")
+    # osquery starts extensions with these; accepted so `--extensions_autoload` works.
+    osq.add_argument("--timeout", type=float, help=argparse.SUPPRESS)
+    osq.add_argument("--interval", type=float, help=argparse.SUPPRESS)
+    _add_source_options(osq)
+    osq.set_defaults(handler=cmd_osquery_extension)
 
     schema = sub.add_parser("schema", help="print the report JSON Schema")
     schema.set_defaults(handler=cmd_schema)
     return parser
+
+
+def _add_daemon_commands(agent_sub: argparse._SubParsersAction[Parser]) -> None:
+    run = agent_sub.add_parser(
+        "run", help="the fleet daemon: scan, watch, send, notify", allow_abbrev=False
+    )
+    run.add_argument("--config", type=Path, help="agent.toml (default: the MDM-installed one)")
+    run.add_argument("--collector", help="the collector's URL (overrides the config)")
+    run.add_argument("--interval", help="seconds (or 15m, 1h) between full scans")
+    run.add_argument("--enroll-secret-file", type=Path, help="file holding the enrol secret")
+    run.add_argument("--email", help="the user's email, as MDM knows it")
+    run.add_argument("--ca-file", help="CA bundle that signs the collector's TLS certificate")
+    run.add_argument("--home", type=Path, help="scan this home only, not every user's")
+    run.add_argument("--root", type=Path, help="read system-wide paths under DIR, not /")
+    run.add_argument("--no-live", action="store_true", help="skip processes and sockets")
+    run.add_argument("--state-dir", type=Path, help="shadowmap's own state folder")
+    run.add_argument("--policy", type=Path, help="the organisation's policy file")
+    run.add_argument("--log-file", type=Path, help="the rotating log (default: in the state dir)")
+    run.add_argument("--notify-socket", type=Path, help="where notification helpers connect")
+    run.set_defaults(handler=cmd_agent_run)
+    helper = agent_sub.add_parser("notify-helper", help="show the daemon's notices (per user)")
+    helper.add_argument("--socket", type=Path, help="the daemon's socket (default per OS)")
+    helper.add_argument("--state-dir", type=Path, help="the daemon's state folder")
+    helper.set_defaults(handler=cmd_agent_notify_helper)
+    worker = agent_sub.add_parser("worker", help=argparse.SUPPRESS)  # the daemon's scan child
+    worker.set_defaults(handler=cmd_agent_worker)
+
+
+def _add_publish_command(col_sub: argparse._SubParsersAction[Parser]) -> None:
+    pub = col_sub.add_parser("publish-signatures", help="sign a signature pack for agents")
+    pub.add_argument("--signing-key", type=Path, required=True, help="Ed25519 private key (PEM)")
+    pub.add_argument("--new-key", action="store_true", help="create --signing-key first")
+    pub.add_argument("--pack-dir", type=Path, help="the pack's YAML files (default: built-in)")
+    pub.add_argument("--serial", type=int, help="a number above the last one (default: now)")
+    pub.add_argument("--label", default="", help="a name for this pack, e.g. 2026.12.1")
+    pub.add_argument("--output", type=Path, required=True, help="the signed pack file to serve")
+    pub.set_defaults(handler=cmd_collector_publish_signatures)
+
+
+def cmd_agent_run(args: argparse.Namespace) -> int:
+    from shadowmap.agent.daemon import run_daemon
+
+    options = ("collector", "interval", "enroll_secret_file", "email", "ca_file", "home", "root",
+               "state_dir", "policy", "log_file", "notify_socket")  # fmt: skip
+    overrides = {name: getattr(args, name) for name in options}
+    overrides["live"] = False if args.no_live else None
+    run_daemon(args.config, overrides, args.verbose)
+    return EXIT_CLEAN
+
+
+def cmd_agent_notify_helper(args: argparse.Namespace) -> int:
+    from shadowmap.agent.notify.desktop import DesktopNotifier
+    from shadowmap.agent.notify.helper import run_helper
+    from shadowmap.agent.notify.peers import default_socket
+    from shadowmap.agent.state import default_state_dir
+
+    path = args.socket or default_socket(args.state_dir or default_state_dir())
+    run_helper(path, DesktopNotifier())
+    return EXIT_CLEAN
+
+
+def cmd_agent_worker(args: argparse.Namespace) -> int:
+    from shadowmap.agent.worker import main_stdin
+
+    sys.stdout.write(main_stdin())
+    return EXIT_CLEAN
+
+
+def cmd_collector_publish_signatures(args: argparse.Namespace) -> int:
+    from shadowmap.agent.signing import publish
+
+    sys.stdout.write(publish(args.signing_key, args.new_key, args.pack_dir, args.serial,
+                             args.label, args.output))  # fmt: skip
+    return EXIT_CLEAN
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -140,6 +245,7 @@ def cmd_scan_repo(args: argparse.Namespace) -> int:
         raise UsageError("--max-key-age must be 0 or more days", hint="e.g. --max-key-age 90")
     options = RepoScanOptions(
         history=not args.no_history,
+        staged=args.staged,
         since=args.since,
         baseline=args.baseline,
         write_baseline=args.write_baseline,
@@ -165,6 +271,28 @@ def cmd_collector_serve(args: argparse.Namespace) -> int:
     from shadowmap.server.cli import serve
 
     serve(args)
+    return EXIT_CLEAN
+
+
+def cmd_collector_import_grants(args: argparse.Namespace) -> int:
+    from shadowmap.server.cli import import_grants
+
+    sys.stdout.write(import_grants(args))
+    return EXIT_CLEAN
+
+
+def cmd_collector_report(args: argparse.Namespace) -> int:
+    from shadowmap.server.cli import report
+
+    _emit(report(args), args.output)
+    return EXIT_CLEAN
+
+
+def cmd_osquery_extension(args: argparse.Namespace) -> int:
+    from shadowmap.agent.osquery_extension import serve
+    from shadowmap.agent.runner import scan_from_options
+
+    serve(args.socket, lambda: scan_from_options(args), args.max_seconds)
     return EXIT_CLEAN
 
 

@@ -1,0 +1,1 @@
+"""Local notifications: the daemon's outbox and socket, the per-user helper, the backends."""
