@@ -78,7 +78,10 @@ def finding_row(f: Finding) -> dict[str, str]:
 
 def mcp_row(f: Finding) -> dict[str, str]:
     ev = f.evidence
-    pick = lambda key: "" if ev.get(key) is None else str(ev.get(key))  # noqa: E731
+
+    def pick(key: str) -> str:
+        return "" if ev.get(key) is None else str(ev.get(key))
+
     return {
         "id": f.id,
         "user": f.user or "",

@@ -84,7 +84,10 @@ def parse_policy(text: str, where: str) -> Policy:
     sanctioned = data.get("sanctioned") or {}
     notes = data.get("notifications") or {}
     quiet = notes.get("quiet_hours") or {}
-    lower = lambda key: frozenset(str(v).lower() for v in sanctioned.get(key, []))  # noqa: E731
+
+    def lower(key: str) -> frozenset[str]:
+        return frozenset(str(v).lower() for v in sanctioned.get(key, []))
+
     return Policy(
         digest="sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest(),
         vendors=lower("vendors"),

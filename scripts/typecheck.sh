@@ -8,5 +8,6 @@ trap 'rm -rf "$tree"' EXIT
 mkdir -p "$tree/shadowmap"
 for part in agent server signatures; do ln -s "$PWD/$part" "$tree/shadowmap/$part"; done
 cd "$tree"
-exec "$OLDPWD/.venv/bin/mypy" --strict --follow-imports=silent --namespace-packages \
-  --explicit-package-bases -p shadowmap.agent -p shadowmap.signatures "$@"
+exec "$OLDPWD/.venv/bin/mypy" --config-file "$OLDPWD/pyproject.toml" --strict \
+  --follow-imports=silent --namespace-packages --explicit-package-bases \
+  -p shadowmap.agent -p shadowmap.signatures -p shadowmap.server "$@"

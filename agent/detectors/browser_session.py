@@ -137,9 +137,9 @@ def mcp_hits(ctx: ScanContext, sigs: BrowserSessionSignatures) -> Iterator[Hit]:
                 for flag, value in automation_in_args(ctx, sigs.flags, spec.args):
                     yield _automation_hit(where, flag, value, ctx.display(cfg.path), place)
                 for env in sigs.env:
-                    value = spec.env.get(env.name)
-                    if value and (env.value != "real_profile" or is_real_profile(ctx, value)):
-                        yield _automation_hit(where, env, value, ctx.display(cfg.path), place)
+                    setting = spec.env.get(env.name)
+                    if setting and (env.value != "real_profile" or is_real_profile(ctx, setting)):
+                        yield _automation_hit(where, env, setting, ctx.display(cfg.path), place)
 
 
 def agent_config_hits(ctx: ScanContext, sigs: BrowserSessionSignatures) -> Iterator[Hit]:
@@ -293,9 +293,9 @@ def text_hits(
         )
     if path.suffix.lower() in sigs.code_suffixes:
         for lib in sigs.cookie_libraries:
-            match = lib.pattern.search(text)
-            if match:
-                line = text.count("\n", 0, match.start()) + 1
+            used = lib.pattern.search(text)
+            if used:
+                line = text.count("\n", 0, used.start()) + 1
                 yield Hit(
                     "cookie_library",
                     f"code that uses {lib.name} to reach browser sessions",

@@ -133,7 +133,7 @@ def _message(ext_dir: Path, manifest: dict[str, Any], value: str) -> str:
     locale = str(manifest.get("default_locale") or "en")
     messages = _obj(_json(ext_dir / "_locales" / locale / "messages.json"))
     wanted = match.group(1).lower()
-    entry = next((v for k, v in messages.items() if k.lower() == wanted), {})
+    entry: Any = next((v for k, v in messages.items() if k.lower() == wanted), {})
     return str(entry.get("message", value)) if isinstance(entry, dict) else value
 
 
