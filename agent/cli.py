@@ -115,6 +115,12 @@ def build_parser() -> Parser:
     inventory.add_argument("--db", help="database URL (default: a SQLite file in the state folder)")
     inventory.add_argument("--state-dir", type=Path, help="where the default SQLite file lives")
     inventory.set_defaults(handler=cmd_collector_report)
+    fkey = col_sub.add_parser(
+        "fingerprint-key", help="print the organisation's fingerprint key for CI secrets"
+    )
+    fkey.add_argument("--db", help="database URL (default: a SQLite file in the state folder)")
+    fkey.add_argument("--state-dir", type=Path, help="where the default SQLite file lives")
+    fkey.set_defaults(handler=cmd_collector_fingerprint_key)
 
     osq = sub.add_parser("osquery-extension", help="serve shadowmap's findings as osquery tables")
     osq.add_argument(
@@ -285,6 +291,13 @@ def cmd_collector_report(args: argparse.Namespace) -> int:
     from shadowmap.server.cli import report
 
     _emit(report(args), args.output)
+    return EXIT_CLEAN
+
+
+def cmd_collector_fingerprint_key(args: argparse.Namespace) -> int:
+    from shadowmap.server.cli import fingerprint_key
+
+    sys.stdout.write(fingerprint_key(args))
     return EXIT_CLEAN
 
 

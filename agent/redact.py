@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,10 @@ logger = logging.getLogger(__name__)
 
 # Where CI and other hosts without enrolment get the organisation's key (DESIGN.md).
 FINGERPRINT_KEY_ENV = "SHADOWMAP_FINGERPRINT_KEY"
+# The scope the collector gives its key ("org:<collector id>"), so CI hashes say whose
+# they are; `shadowmap collector fingerprint-key` prints both.
+FINGERPRINT_SCOPE_ENV = "SHADOWMAP_FINGERPRINT_SCOPE"
+HEX_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
 LOCAL_KEY_FILE = "fingerprint.key"
 # How many trailing characters a preview keeps (DESIGN.md, "Secrets never leave the device").
 VISIBLE_TAIL = 4
@@ -52,7 +57,11 @@ def key_from_env() -> FingerprintKey | None:
             f"{FINGERPRINT_KEY_ENV} is shorter than 16 characters",
             hint="set it to the organisation's fingerprint key, as the collector hands out",
         )
-    return FingerprintKey(raw.encode("utf-8"), "env")
+    scope = os.environ.get(FINGERPRINT_SCOPE_ENV) or "env"
+    # The collector's key is 32 bytes in hex; as the agent does at enrolment, use its bytes,
+    # so a key in a repo and the same key on a laptop hash alike.
+    key = bytes.fromhex(raw) if HEX_KEY.match(raw) else raw.encode("utf-8")
+    return FingerprintKey(key, scope)
 
 
 def local_key(state_dir: Path) -> FingerprintKey:

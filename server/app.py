@@ -8,25 +8,44 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from pathlib import Path
 
-import jinja2
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shadowmap.agent import __version__
 from shadowmap.server.db import open_database, session_factory
 from shadowmap.server.handlers import install_error_handlers
-from shadowmap.server.routes import devices, enroll, findings, health, reports, ui
+from shadowmap.server.routes import accounts as accounts_api
+from shadowmap.server.routes import (
+    devices,
+    enroll,
+    findings,
+    health,
+    reports,
+    signatures,
+    ui,
+    ui_admin,
+    ui_chart,
+    ui_devices,
+    ui_export,
+    ui_findings,
+    ui_people,
+    ui_search,
+    ui_vendors,
+)
+from shadowmap.server.routes import grants as grants_api
+from shadowmap.server.routes import inventory as inventory_api
+from shadowmap.server.routes import people as people_api
+from shadowmap.server.routes import repositories as repositories_api
+from shadowmap.server.routes import vendors as vendors_api
 from shadowmap.server.settings import Settings
+from shadowmap.server.templating import page_templates
 
 logger = logging.getLogger(__name__)
 
 # Shipped as package data (pyproject.toml).
-TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 # OWASP Secure Headers Project; the pages load nothing but their own stylesheet.
 SECURITY_HEADERS = [
@@ -37,7 +56,9 @@ SECURITY_HEADERS = [
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: browsers then send our own Origin on form posts
+    # (no-referrer makes it "null"), which deps.same_origin checks.
+    (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
 
@@ -60,27 +81,32 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessions = session_factory(engine)
-    app.state.templates = _templates()
-    for module in (health, enroll, reports, devices, findings, ui):
+    app.state.templates = page_templates()
+    signatures.configure(app)
+    for module in (health, enroll, reports, devices, findings, signatures, ui):
         app.include_router(module.router)
+    # Issue 6: the inventory's API and pages (docs/collector-api.md, docs/collector.md).
+    for extra in (
+        vendors_api,
+        people_api,
+        grants_api,
+        inventory_api,
+        repositories_api,
+        accounts_api,
+        ui_vendors,
+        ui_people,
+        ui_devices,
+        ui_findings,
+        ui_chart,
+        ui_search,
+        ui_export,
+        ui_admin,
+    ):
+        app.include_router(extra.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     return app
-
-
-def _templates() -> Jinja2Templates:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["when"] = _when
-    return Jinja2Templates(env=env)
-
-
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
 
 
 class SecurityHeaders:

@@ -1,7 +1,9 @@
-"""Who may read: the admin token for the API, and the signed session cookie for the pages.
+"""Who is asking: the admin token or an API token for the API, the signed session cookie
+for the pages, and the CSRF token that every page form carries.
 
 The cookie is signed with a key derived from the admin token, so every replica checks it
-without shared state, and rotating the token ends every session.
+without shared state, and rotating the token ends every session. It names the account and
+its CSRF token; the role is read from the database on each request.
 """
 
 from __future__ import annotations
@@ -9,21 +11,35 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import secrets
+from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from shadowmap.server.settings import Settings
+from shadowmap.server.tables import Role
 
 logger = logging.getLogger(__name__)
 
 # docs/collector-api.md, "Pages": the signed session cookie that POST /login sets.
 SESSION_COOKIE = "shadowmap_session"
-# A working day; the admin signs in again after it.
+# A working day; the user signs in again after it.
 SESSION_MAX_AGE_S = 12 * 60 * 60
 # Domain separation: this key signs sessions and nothing else.
 SESSION_KEY_LABEL = b"shadowmap ui session v1"
 # itsdangerous's salt: a signature made for another purpose never passes as a session.
 SESSION_SALT = "shadowmap.ui-session"
+# The account name a session made with the admin token carries (no account has it:
+# usernames cannot start with "(").
+BOOTSTRAP_NAME = "(admin token)"
+CSRF_BYTES = 24
+
+
+@dataclass(frozen=True)
+class SessionData:
+    name: str
+    csrf: str
+    bootstrap: bool  # signed in with the admin token, not an account
 
 
 def admin_token_matches(settings: Settings, presented: str | None) -> bool:
@@ -40,18 +56,38 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def new_session(settings: Settings) -> str:
-    return _serializer(settings).dumps({"admin": True})
+def new_session(settings: Settings, name: str = BOOTSTRAP_NAME) -> str:
+    payload = {"admin": name == BOOTSTRAP_NAME, "u": name, "c": secrets.token_urlsafe(CSRF_BYTES)}
+    return _serializer(settings).dumps(payload)
 
 
-def session_valid(settings: Settings, cookie: str | None) -> bool:
+def read_session(settings: Settings, cookie: str | None) -> SessionData | None:
     if not cookie:
-        return False
+        return None
     try:
         payload = _serializer(settings).loads(cookie, max_age=SESSION_MAX_AGE_S)
     except BadSignature:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("c"), str):
+        return None
+    name = payload.get("u")
+    if not isinstance(name, str):
+        return None
+    return SessionData(name, payload["c"], name == BOOTSTRAP_NAME and payload.get("admin") is True)
+
+
+def session_valid(settings: Settings, cookie: str | None) -> bool:
+    return read_session(settings, cookie) is not None
+
+
+def csrf_matches(session: SessionData, presented: str | None) -> bool:
+    if not presented:
         return False
-    return isinstance(payload, dict) and payload.get("admin") is True
+    return hmac.compare_digest(presented.encode("utf-8"), session.csrf.encode("utf-8"))
+
+
+def bootstrap_role() -> Role:
+    return Role.ADMIN
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shadowmap.server import people
 from shadowmap.server.errors import EnrollSecretInvalid
 from shadowmap.server.org import fingerprint_scope, org_identity
 from shadowmap.server.schemas import EnrollRequest, EnrollResponse
@@ -39,7 +40,12 @@ def device_for_token(session: Session, token: str) -> Device | None:
     return session.scalar(select(Device).where(Device.token_hash == hash_token(token)))
 
 
-def enroll(session: Session, request: EnrollRequest, enroll_secret: str) -> EnrollResponse:
+def enroll(
+    session: Session,
+    request: EnrollRequest,
+    enroll_secret: str,
+    rules: tuple[people.JoinRule, ...] = people.DEFAULT_RULES,
+) -> EnrollResponse:
     """The device for this machine id, made or updated, with a new token; old tokens die."""
     if not secrets_equal(request.enroll_secret, enroll_secret):
         logger.info("refused an enrolment: wrong enrol secret")
@@ -47,6 +53,7 @@ def enroll(session: Session, request: EnrollRequest, enroll_secret: str) -> Enro
 
     token = secrets.token_urlsafe(DEVICE_TOKEN_BYTES)
     device = _save_device_retrying(session, request, hash_token(token))
+    people.ensure_device_person(session, device, rules)
     identity = org_identity(session)
     session.commit()
 

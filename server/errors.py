@@ -9,6 +9,10 @@
         ├── AdminTokenInvalid    no or wrong admin token      401     admin_token_invalid
         ├── LoginRequired        a page without a session     401     login_required (UI: /login)
         ├── MachineMismatch      not the device's machine id  403     machine_mismatch
+        ├── Forbidden            the role may not do this     403     forbidden
+        ├── CsrfInvalid          a form without its token     403     csrf_invalid
+        ├── NotFound             no such vendor, person, ...  404     not_found
+        ├── Conflict             the name is taken            409     conflict
         ├── PayloadTooLarge      body over its size limit     413     payload_too_large
         └── DatabaseUnavailable  the database is unreachable  503     database_unavailable
 
@@ -69,7 +73,7 @@ class NodeInvalid(RequestError):
 class AdminTokenInvalid(RequestError):
     status_code = 401
     code = "admin_token_invalid"
-    default_detail = "send the admin token as `Authorization: Bearer <token>`"
+    default_detail = "send the admin token or an API token as `Authorization: Bearer <token>`"
     headers = {"WWW-Authenticate": "Bearer"}
 
 
@@ -83,6 +87,30 @@ class MachineMismatch(RequestError):
     status_code = 403
     code = "machine_mismatch"
     default_detail = "the report's host.machine_id is not this device's; enrol this machine"
+
+
+class Forbidden(RequestError):
+    status_code = 403
+    code = "forbidden"
+    default_detail = "your role may not do this; ask an admin"
+
+
+class CsrfInvalid(RequestError):
+    status_code = 403
+    code = "csrf_invalid"
+    default_detail = "the form is stale or came from another site; reload the page and try again"
+
+
+class NotFound(RequestError):
+    status_code = 404
+    code = "not_found"
+    default_detail = "there is no such item; go back to the list"
+
+
+class Conflict(RequestError):
+    status_code = 409
+    code = "conflict"
+    default_detail = "that name is taken; pick another"
 
 
 class PayloadTooLarge(RequestError):

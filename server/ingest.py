@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shadowmap.agent.models import SCHEMA_VERSION, Finding, Report
+from shadowmap.server import people
 from shadowmap.server.errors import MachineMismatch, ReportInvalid, describe_problems
 from shadowmap.server.schemas import ReportAccepted
 from shadowmap.server.tables import Device, FindingRecord, FindingStatus, ReportRecord, utcnow
@@ -54,7 +55,12 @@ def parse_report(raw: bytes) -> ReportUpload:
     return ReportUpload(raw=raw.decode("utf-8"), report=report)
 
 
-def ingest(session: Session, device: Device, upload: ReportUpload) -> ReportAccepted:
+def ingest(
+    session: Session,
+    device: Device,
+    upload: ReportUpload,
+    rules: tuple[people.JoinRule, ...] = people.DEFAULT_RULES,
+) -> ReportAccepted:
     """Store the report, upsert its findings, resolve what is gone; a retry changes nothing."""
     report = upload.report
     if report.host.machine_id != device.machine_id:
@@ -71,6 +77,7 @@ def ingest(session: Session, device: Device, upload: ReportUpload) -> ReportAcce
     seen = _upsert_findings(session, device.id, existing, report.findings, now)
     resolved = _resolve_gone(existing.values(), seen, report, now)
     _touch_device(device, report, now)
+    people.link_devices(session, rules, {device.id})  # the OS user may have changed
     session.commit()
 
     logger.info(
@@ -142,6 +149,7 @@ def _upsert_findings(
         row.user = finding.user
         row.severity = finding.severity.value
         row.data = finding.model_dump(mode="json")
+        row.value_hash = finding.value_hash
         row.last_seen = now
         row.resolved_at = None
     return set(latest)

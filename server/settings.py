@@ -16,6 +16,7 @@ from ipaddress import ip_address
 from pathlib import Path
 
 from shadowmap.agent.errors import ConfigError, UsageError
+from shadowmap.server.people import DEFAULT_RULES, JoinRule, rules_from
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class Settings:
     port: int = 8443
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # How devices are joined to people (people.py, SHADOWMAP_JOIN_RULES).
+    join_rules: tuple[JoinRule, ...] = DEFAULT_RULES
 
     @property
     def tls(self) -> bool:
@@ -77,6 +80,7 @@ def load_settings(args: argparse.Namespace, environ: Mapping[str, str] | None = 
         port=port,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        join_rules=rules_from(env),
     )
 
 
@@ -165,6 +169,11 @@ def _tls_files(cert: Path | None, key: Path | None) -> tuple[Path | None, Path |
             hint="pass a PEM certificate chain and its unencrypted PEM private key",
         ) from None
     return cert, key
+
+
+def database_url_from(args: argparse.Namespace) -> str:
+    """--db, else the SQLite file in the state folder (as ``serve`` uses)."""
+    return str(args.db) if args.db else _default_database_url(args.state_dir)
 
 
 def _default_database_url(state_dir: Path | None) -> str:

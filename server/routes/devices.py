@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter
 
-from shadowmap.server import queries
-from shadowmap.server.deps import AdminOnly, DbSession
+from shadowmap.server import page_data, queries
+from shadowmap.server.deps import DbSession, ReaderOnly
+from shadowmap.server.routes.listing import ListFormat, csv_response, listed
 from shadowmap.server.schemas import DeviceOut, ErrorBody
 
 logger = logging.getLogger(__name__)
@@ -15,11 +17,13 @@ logger = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/api/v1",
     tags=["devices"],
-    dependencies=[AdminOnly],
+    dependencies=[ReaderOnly],
     responses={401: {"model": ErrorBody}},
 )
 
 
-@router.get("/devices")
-def list_devices(session: DbSession) -> list[DeviceOut]:
+@router.get("/devices", response_model=list[DeviceOut], responses=csv_response())
+def list_devices(session: DbSession, format: ListFormat = ListFormat.JSON) -> Any:
+    if format is ListFormat.CSV:
+        return listed(page_data.rows_of(session, "devices"), format, "devices")
     return queries.list_devices(session)

@@ -17,4 +17,4 @@ router = APIRouter(prefix="/api/v1", tags=["enrolment"])
 
 @router.post("/enroll", responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}})
 def enroll(body: EnrollBody, session: DbSession, settings: AppSettings) -> EnrollResponse:
-    return enrollment.enroll(session, body, settings.enroll_secret)
+    return enrollment.enroll(session, body, settings.enroll_secret, settings.join_rules)

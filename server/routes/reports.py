@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from shadowmap.server import ingest
-from shadowmap.server.deps import CurrentDevice, DbSession, ReportBody
+from shadowmap.server.deps import AppSettings, CurrentDevice, DbSession, ReportBody
 from shadowmap.server.schemas import ErrorBody, ReportAccepted
 
 logger = logging.getLogger(__name__)
@@ -27,9 +27,13 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
     responses={200: {"model": ReportAccepted, "description": "a duplicate"}, **REFUSALS},
 )
 def post_report(
-    device: CurrentDevice, upload: ReportBody, session: DbSession, response: Response
+    device: CurrentDevice,
+    upload: ReportBody,
+    session: DbSession,
+    response: Response,
+    settings: AppSettings,
 ) -> ReportAccepted:
-    accepted = ingest.ingest(session, device, upload)
+    accepted = ingest.ingest(session, device, upload, settings.join_rules)
     if accepted.status == "duplicate":
         response.status_code = 200
     return accepted

@@ -1,6 +1,6 @@
-"""The pages: the overview at ``/`` behind a login with the admin token, and logout.
+"""The pages' front door: the overview at ``/``, sign-in (account or admin token), sign-out.
 
-Every string on a page came from an endpoint and is untrusted: Jinja2 escapes all of it.
+Every string on a page came from an endpoint or an IdP and is untrusted: Jinja2 escapes it.
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
-from shadowmap.agent.models import FindingKind, Severity
-from shadowmap.server import auth, queries
-from shadowmap.server.deps import AppSettings, DbSession, LoginOnly
-from shadowmap.server.schemas import DeviceOut, FindingOut
+from shadowmap.server import accounts, auth, conclusions, inventory, page_data, views
+from shadowmap.server.deps import AppSettings, DbSession, PageUser, SameOrigin, session_principal
+from shadowmap.server.render import page
 
 logger = logging.getLogger(__name__)
 
@@ -23,48 +21,53 @@ router = APIRouter(tags=["pages"], include_in_schema=False, default_response_cla
 
 # After the POST, the browser GETs the next page (303 See Other, RFC 9110 15.4.4).
 SEE_OTHER = 303
+# How many conclusions, devices and open findings the overview lists before "see all".
+OVERVIEW_CONCLUSIONS = 12
+OVERVIEW_ROWS = 50
 
 
-def _templates(request: Request) -> Jinja2Templates:
-    templates: Jinja2Templates = request.app.state.templates
-    return templates
-
-
-@router.get("/", dependencies=[LoginOnly])
-def overview(request: Request, session: DbSession) -> Response:
-    devices = queries.list_devices(session)
-    findings = queries.list_findings(session)
-    context = {"devices": devices, "findings": findings, "summary": _summary(devices, findings)}
-    return _templates(request).TemplateResponse(request, "overview.html", context)
-
-
-def _summary(devices: list[DeviceOut], findings: list[FindingOut]) -> dict[str, int]:
-    return {
-        "devices": len(devices),
-        "open": len(findings),
-        "urgent": sum(f.severity.rank >= Severity.HIGH.rank for f in findings),
-        "secrets": sum(f.kind is FindingKind.SECRET for f in findings),
+@router.get("/")
+def overview(request: Request, session: DbSession, me: PageUser) -> Response:
+    built = inventory.build(session)
+    found = conclusions.derive(built)
+    context = {
+        "summary": views.summary(built, found),
+        "conclusions": [views.conclusion_row(c) for c in found[:OVERVIEW_CONCLUSIONS]],
+        "more": max(0, len(found) - OVERVIEW_CONCLUSIONS),
+        "vendors": [views.vendor_row(v) for v in built.vendors.values() if v.in_catalog][:10],
+        "devices": page_data.device_rows(built)[:OVERVIEW_ROWS],
+        "findings": [
+            row for row in page_data.finding_rows(session, built) if row["status"] == "open"
+        ][:OVERVIEW_ROWS],
     }
+    return page(request, "overview.html", context, me)
 
 
 @router.get("/login")
-def login_form(request: Request, settings: AppSettings) -> Response:
-    if auth.session_valid(settings, request.cookies.get(auth.SESSION_COOKIE)):
+def login_form(request: Request, settings: AppSettings, session: DbSession) -> Response:
+    if session_principal(request, settings, session) is not None:
         return RedirectResponse("/", status_code=SEE_OTHER)
-    return _templates(request).TemplateResponse(request, "login.html", {"failed": False})
+    return page(request, "login.html", {"failed": False}, None)
 
 
-@router.post("/login")
-def login(request: Request, settings: AppSettings, token: Annotated[str, Form()] = "") -> Response:
-    if not auth.admin_token_matches(settings, token):
-        logger.info("refused a sign-in: wrong admin token")
-        context = {"failed": True}
-        return _templates(request).TemplateResponse(request, "login.html", context, 401)
+@router.post("/login", dependencies=[SameOrigin])
+def login(
+    request: Request,
+    settings: AppSettings,
+    session: DbSession,
+    token: Annotated[str, Form()] = "",
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    name = _signed_in_as(settings, session, token, username, password)
+    if name is None:
+        logger.info("refused a sign-in")
+        return page(request, "login.html", {"failed": True}, None, 401)
 
     response = RedirectResponse("/", status_code=SEE_OTHER)
     response.set_cookie(
         auth.SESSION_COOKIE,
-        auth.new_session(settings),
+        auth.new_session(settings, name),
         max_age=auth.SESSION_MAX_AGE_S,
         httponly=True,
         samesite="strict",
@@ -73,7 +76,18 @@ def login(request: Request, settings: AppSettings, token: Annotated[str, Form()]
     return response
 
 
-@router.post("/logout")
+def _signed_in_as(
+    settings: AppSettings, session: DbSession, token: str, username: str, password: str
+) -> str | None:
+    if token:
+        return auth.BOOTSTRAP_NAME if auth.admin_token_matches(settings, token) else None
+    if not username or not password:
+        return None
+    account = accounts.authenticate(session, username, password)
+    return account.username if account else None
+
+
+@router.post("/logout", dependencies=[SameOrigin])
 def logout() -> Response:
     response = RedirectResponse("/login", status_code=SEE_OTHER)
     response.delete_cookie(auth.SESSION_COOKIE, httponly=True, samesite="strict")

@@ -199,3 +199,22 @@ def test_collector_unreachable_before_enrolment_exits_3(planted, shadowmap):
     run = shadowmap("agent", "once", "--collector", f"http://127.0.0.1:{free_port()}",
                     "--home", str(home), env={"SHADOWMAP_ENROLL_SECRET": ENROLL_SECRET})
     assert run.code == 3 and "unreachable" in run.stderr
+
+
+def test_ci_hashes_match_the_fleet_with_the_collectors_key(collector, planted, shadowmap, tmp_path):
+    """The key `collector fingerprint-key` prints makes scan-repo's hashes equal the agents'."""
+    home, key = planted
+    assert agent_once(shadowmap, collector, home).code == 0
+    printed = shadowmap("collector", "fingerprint-key", "--db", f"sqlite:///{collector.db}")
+    assert printed.code == 0, printed.stderr
+    env = dict(line.split("=", 1) for line in printed.stdout.split())
+    assert set(env) == {"SHADOWMAP_FINGERPRINT_KEY", "SHADOWMAP_FINGERPRINT_SCOPE"}
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "settings.env").write_text(f"ANTHROPIC_API_KEY={key}\n")
+    run = shadowmap("scan-repo", str(repo), "--format", "json", env=env)
+    assert run.code == 1, run.stderr
+    repo_hash = json.loads(run.stdout)["findings"][0]["value_hash"]
+    fleet = next(f for f in collector.api("/api/v1/findings") if f["kind"] == "secret")
+    assert repo_hash == fleet["value_hash"]
+    assert json.loads(run.stdout)["fingerprint_scope"] == env["SHADOWMAP_FINGERPRINT_SCOPE"]

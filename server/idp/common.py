@@ -1,0 +1,100 @@
+"""What the connectors share: reading export files, times, domains, booleans, scope lists.
+
+Reads only; a file that cannot be used is IdpFileInvalid with the next step.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from shadowmap.server.idp.interface import IdpFileInvalid
+
+logger = logging.getLogger(__name__)
+
+# An export over this size is refused rather than read into memory (100k users' grants
+# fit in far less).
+MAX_EXPORT_BYTES = 256 * 1024 * 1024
+# Spellings of true in CSV exports: GAM prints Python's True, PowerShell prints True.
+TRUE_WORDS = frozenset({"true", "yes", "1"})
+
+
+def read_text(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_EXPORT_BYTES:
+            raise IdpFileInvalid(f"{path} is over {MAX_EXPORT_BYTES} bytes", hint="split it")
+        # utf-8-sig: Export-Csv on Windows PowerShell writes a byte order mark.
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise IdpFileInvalid(f"cannot read {path}: {reason}", hint="check --file") from None
+
+
+def sniff(path: Path) -> tuple[str, Any]:
+    """("json", data) or ("csv", rows as dicts); IdpFileInvalid for anything else."""
+    text = read_text(path)
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            return "json", json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise IdpFileInvalid(
+                f"{path} is not valid JSON (line {exc.lineno})", hint="export it again"
+            ) from None
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows:
+        raise IdpFileInvalid(f"{path} holds no rows", hint="export it again")
+    return "csv", rows
+
+
+def parse_time(value: object) -> datetime | None:
+    """An RFC 3339 time as an aware UTC datetime; None for anything else."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def truthy(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in TRUE_WORDS
+
+
+def domain_of(url: object) -> str | None:
+    if not isinstance(url, str) or not url:
+        return None
+    host = urlsplit(url if "//" in url else f"//{url}").hostname
+    return host.lower().removeprefix("www.") if host else None
+
+
+def domains(*urls: object) -> tuple[str, ...]:
+    found = [d for d in (domain_of(u) for u in urls) if d]
+    return tuple(dict.fromkeys(found))
+
+
+def split_scopes(value: object) -> tuple[str, ...]:
+    """Scopes from a list, or a string split on whitespace (Graph pads it with spaces)."""
+    if isinstance(value, list | tuple):
+        items = [str(v).strip() for v in value]
+    else:
+        items = str(value or "").split()
+    return tuple(dict.fromkeys(s for s in items if s))
+
+
+def text_or_none(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def lower_email(value: object) -> str | None:
+    text = text_or_none(value)
+    return text.lower() if text and "@" in text else None
