@@ -195,11 +195,6 @@ def test_a_langgraph_repo_scanned_in_ci_with_its_keys(
     assert not any(key in text for key in keys.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="signatures/secrets.yaml has no Gong key rule yet (Gong access keys have no prefix); "
-    "when one lands this passes and the marker must go",
-)
 def test_the_gong_key_of_the_langgraph_repo_is_found(
     scanned_repo: tuple[Collector, dict[str, str], Run],
 ) -> None:

@@ -116,6 +116,11 @@ SHOULD_FLAG = [
     ("groq-api-key", lambda: f'GROQ_API_KEY = "{fakekeys.groq()}"'),
     ("xai-api-key", lambda: f'client = Client(api_key="{fakekeys.xai()}")'),
     ("mistral-api-key", lambda: f'client = Mistral(api_key="{fakekeys.mistral()}")'),
+    (
+        "gong-access-key",
+        lambda: "GONG_ACCESS_KEY=" + fakekeys.chunk(24, 64, fakekeys.LOWER_ALNUM.upper()),
+    ),
+    ("gong-access-key", lambda: f'gong_access_key_secret: "{fakekeys.chunk(56, 65)}"'),
     ("mistral-api-key", lambda: f"MISTRAL_API_KEY={fakekeys.mistral(64)}"),
     (
         "mistral-api-key",
@@ -202,6 +207,7 @@ COMPANIONS = {
 }
 # Look-alikes that are not credentials.
 SHOULD_NOT_FLAG = [
+    "GONG_BASE_URL=https://us-4011.api.gong.io",
     "OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
     "GITHUB_TOKEN=" + "ghp_" + "X" * 36,
     "GOOGLE_API_KEY=" + "AIza" + "Sy" + "abcdefghijklmnopqrstuvwxyz1234567",
