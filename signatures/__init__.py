@@ -68,6 +68,7 @@ class AppSignature:
     executables: tuple[str, ...]
     processes: tuple[str, ...]
     bundle_ids: tuple[str, ...] = ()
+    team_ids: tuple[str, ...] = ()
     desktop_ids: tuple[str, ...] = ()
     flatpak_ids: tuple[str, ...] = ()
     snap_names: tuple[str, ...] = ()
@@ -296,6 +297,7 @@ def _app(raw: dict[str, Any]) -> AppSignature:
         executables=tuple(raw.get("executables", ())),
         processes=tuple(raw.get("processes", ())),
         bundle_ids=tuple(raw.get("bundle_ids", ())),
+        team_ids=tuple(raw.get("team_ids", ())),
         desktop_ids=tuple(raw.get("desktop_ids", ())),
         flatpak_ids=tuple(raw.get("flatpak_ids", ())),
         snap_names=tuple(raw.get("snap_names", ())),

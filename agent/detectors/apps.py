@@ -90,6 +90,9 @@ class AppsDetector(Detector):
             return [desktop[d] for d in app.desktop_ids if d in desktop] + [
                 packages[p] for p in (*app.flatpak_ids, *app.snap_names) if p in packages
             ]
+        if ctx.os is OSName.WINDOWS:
+            table = os_installed.uninstall_entries(ctx)
+            return [i for name, i in table.items() if os_installed.matches_product(name, app.name)]
         return []
 
     def _installed(self, ctx: ScanContext, app: AppSignature, dirs: list[Path]) -> Finding | None:
@@ -112,13 +115,16 @@ class AppsDetector(Detector):
         state = "installed" if installed or executables else "configured"
         kind = _kind(app)
         version = next((r.version for r in registered if r.version), None)
+        teams = sorted({r.team_id for r in registered if r.team_id})
+        # Signed by someone else than the vendor: a lookalike or a tampered copy.
+        foreign = [t for t in teams if app.team_ids and t not in app.team_ids]
         return Finding(
             id=finding_id(self.id, kind, app.id, ctx.user),
             detector=self.id,
             kind=kind,
             source=SourceId.APPS,
-            title=f"{app.name} {state}",
-            severity=Severity.INFO,
+            title=f"{app.name} {state}" + (" (not signed by its vendor)" if foreign else ""),
+            severity=Severity.HIGH if foreign else Severity.INFO,
             vendor=app.vendor,
             user=ctx.user,
             aam_controls=AAM_INVENTORY + (["AAM-1.2"] if credentials else []),
@@ -127,6 +133,8 @@ class AppsDetector(Detector):
                 "name": app.name,
                 "state": state,
                 "version": version,
+                "team_ids": teams,
+                "unexpected_signer": bool(foreign),
                 "installed_time": next(
                     (r.installed_at for r in registered if r.installed_at), None
                 ),
