@@ -12,12 +12,13 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, assert_never
 from urllib.parse import urlsplit, urlunsplit
 
 from shadowmap.agent import __version__, baseline
 from shadowmap.agent.baseline import Baseline
+from shadowmap.agent.detectors.browser_session import hit_finding, might_hold_session, text_hits
 from shadowmap.agent.detectors.secrets import make_reference_finding, make_secret_finding
 from shadowmap.agent.errors import ScanError, UsageError
 from shadowmap.agent.host import host_info
@@ -41,7 +42,7 @@ from shadowmap.agent.secret_engine import FILTERS, SecretEngine, SecretMatch
 from shadowmap.agent.sources.filesystem import SKIP_DIRS, read_text
 from shadowmap.agent.sources.interface import Unreadable
 from shadowmap.agent.state import default_state_dir
-from shadowmap.signatures import SignaturePack, builtin_pack
+from shadowmap.signatures import BrowserSessionSignatures, SignaturePack, builtin_pack
 
 if TYPE_CHECKING:
     from git import Repo
@@ -94,6 +95,8 @@ class Collector:
     known_by: Baseline | None = None
     references: bool = False
     vendor_ids: list[str] = field(default_factory=list)
+    # Browser-session markers (session tokens, cookie jars, cookie-reading and CDP code).
+    session: BrowserSessionSignatures | None = None
     found: dict[str, Finding] = field(default_factory=dict)
     known: set[str] = field(default_factory=set)
     first_seen: dict[str, str] = field(default_factory=dict)
@@ -104,13 +107,17 @@ class Collector:
         if b"\x00" in data[:BINARY_SNIFF_BYTES]:
             return
         hits = self.engine.candidates(data)
-        if not hits:
+        session = self.session is not None and might_hold_session(self.session, data.lower())
+        if not hits and not session:
             return
         try:
             content = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             content = data.decode("latin-1")
-        self.scan(content, path, commit, hits)
+        if hits:
+            self.scan(content, path, commit, hits, with_session=False)
+        if session:
+            self.scan_session(content, path, commit)
 
     def scan(
         self,
@@ -118,7 +125,10 @@ class Collector:
         path: str,
         commit: Commit | None = None,
         hits: frozenset[int] | None = None,
+        with_session: bool = True,
     ) -> None:
+        if with_session:
+            self.scan_session(content, path, commit)
         hits = self.engine.candidates(content.encode("utf-8", "replace")) if hits is None else hits
         for match in self.engine.find(content, path, hits):
             self._add(match, path, commit)
@@ -129,6 +139,22 @@ class Collector:
                     ref, location, SourceId.REPO, None, self.vendor_ids
                 )
                 self.found.setdefault(finding.id, finding)
+
+    def scan_session(self, content: str, path: str, commit: Commit | None) -> None:
+        """Browser-session reuse in a file: session tokens, cookie jars, cookie-reading code."""
+        if self.session is None:
+            return
+        for hit in text_hits(self.session, path, PurePosixPath(path).suffix, content):
+            line = hit.details.get("line")
+            where = Location(
+                path=path,
+                line=line,
+                commit=commit.sha if commit else None,
+                author=commit.author if commit else None,
+                committed_at=commit.committed_at if commit else None,
+            )
+            finding = hit_finding(hit, self.key, SourceId.REPO, None, where)
+            self.found.setdefault(finding.id, finding)
 
     def _add(self, match: SecretMatch, path: str, commit: Commit | None) -> None:
         location = _location(match, path, commit)
@@ -215,6 +241,7 @@ def scan_repo(
         known_by=known_by,
         references=options.references,
         vendor_ids=sorted(pack.vendors),
+        session=pack.browser_session,
     )
 
     with Progress(options.progress) as progress:

@@ -31,7 +31,7 @@ from shadowmap.agent.models import (
     SourceId,
     finding_id,
 )
-from shadowmap.agent.redact import secret_evidence
+from shadowmap.agent.redact import FingerprintKey, secret_evidence
 from shadowmap.agent.sources import processes
 from shadowmap.agent.sources.filesystem import files_in, read_text
 from shadowmap.agent.sources.interface import Unreadable
@@ -47,6 +47,9 @@ MAX_PROJECT_FILES = 20_000
 # (chrome-devtools-mcp src/browser.ts; research/signatures-facts.md 6.2).
 DEVTOOLS_ACTIVE_PORT = "DevToolsActivePort"
 HOME_PREFIX = re.compile(r"^(~|\$HOME|\$\{HOME\}|%USERPROFILE%)(?=[/\\]|$)")
+# What a text must hold, case folded, to be worth the cookie-jar and code checks: the
+# Netscape header, a storage state's keys, and the cookie libraries' and CDP calls' names.
+MARKERS = ("cookie", "connect_over_cdp", "connectovercdp", "puppeteer.connect", "rookie")
 
 
 @dataclass(frozen=True)
@@ -251,10 +254,19 @@ def candidate_files(ctx: ScanContext, sigs: BrowserSessionSignatures) -> list[Pa
     return list(dict.fromkeys([*dotfiles, *configs, *project[:MAX_PROJECT_FILES]]))
 
 
-def text_hits(
-    ctx: ScanContext, sigs: BrowserSessionSignatures, path: Path, text: str
-) -> Iterator[Hit]:
-    shown = ctx.display(path)
+def might_hold_session(sigs: BrowserSessionSignatures, folded: bytes) -> bool:
+    """A cheap first look at case-folded bytes, before any pattern runs (scan-repo)."""
+    return any(marker in folded for marker in session_markers(sigs))
+
+
+def session_markers(sigs: BrowserSessionSignatures) -> tuple[bytes, ...]:
+    words = [k for t in sigs.session_tokens for k in t.keywords]
+    return tuple(w.encode() for w in (*words, *MARKERS))
+
+
+def text_hits(sigs: BrowserSessionSignatures, shown: str, suffix: str, text: str) -> Iterator[Hit]:
+    """Session tokens, cookie jars and cookie-reading code in one file's text."""
+    suffix = suffix.lower()
     folded = text.lower()
     for token in sigs.session_tokens:
         if not any(k in folded for k in token.keywords):
@@ -282,7 +294,7 @@ def text_hits(
             shown,
             {"format": "netscape"},
         )
-    elif path.suffix == ".json" and _storage_state(text):
+    elif suffix == ".json" and _storage_state(text):
         yield Hit(
             "storage_state",
             "saved browser cookies and local storage (Playwright)",
@@ -291,7 +303,7 @@ def text_hits(
             shown,
             {"format": "playwright-storage-state"},
         )
-    if path.suffix.lower() in sigs.code_suffixes:
+    if suffix in sigs.code_suffixes:
         for lib in sigs.cookie_libraries:
             used = lib.pattern.search(text)
             if used:
@@ -338,34 +350,46 @@ class BrowserSessionDetector(Detector):
             found = [*mcp_hits(ctx, sigs), *agent_config_hits(ctx, sigs), *devtools_port_hits(ctx)]
             for path in candidate_files(ctx, sigs):
                 try:
-                    found.extend(text_hits(ctx, sigs, path, read_text(path, MAX_FILE_BYTES)))
+                    text = read_text(path, MAX_FILE_BYTES)
+                    found.extend(text_hits(sigs, ctx.display(path), path.suffix, text))
                 except Unreadable:
                     continue
             hits += [(SourceId.BROWSER_SESSION, h) for h in found]
         if SourceId.PROCESSES in sources and ctx.live:
             live = [*debug_port_hits(ctx, sigs), *cookie_store_hits(ctx, sigs)]
             hits += [(SourceId.PROCESSES, h) for h in live]
-        out.findings.extend(self._finding(ctx, source, hit) for source, hit in hits)
+        for source, hit in hits:
+            location = Location(path=hit.path, line=hit.details.get("line")) if hit.path else None
+            out.findings.append(hit_finding(hit, ctx.key, source, hit.user or ctx.user, location))
         return out
 
-    def _finding(self, ctx: ScanContext, source: SourceId, hit: Hit) -> Finding:
-        evidence_secret = value_hash = None
-        if hit.value is not None:
-            evidence_secret = secret_evidence(hit.details["token"], hit.value, hit.prefix)
-            value_hash = ctx.key.value_hash(hit.value)
-        line = hit.details.get("line")
-        return Finding(
-            id=finding_id(self.id, FindingKind.BROWSER_SESSION, hit.mechanism, hit.key, value_hash),
-            detector=self.id,
-            kind=FindingKind.BROWSER_SESSION,
-            source=source,
-            title=_title(hit),
-            severity=hit.severity,
-            vendor=hit.vendor,
-            user=hit.user or ctx.user,
-            location=Location(path=hit.path, line=line) if hit.path else None,
-            aam_controls=AAM,
-            evidence={"mechanism": hit.mechanism, **hit.details},
-            secret=evidence_secret,
-            value_hash=value_hash,
-        )
+
+def hit_finding(
+    hit: Hit, key: FingerprintKey, source: SourceId, user: str | None, location: Location | None
+) -> Finding:
+    """A hit as a finding; a session token keeps only its preview and keyed hash."""
+    evidence_secret = value_hash = None
+    if hit.value is not None:
+        evidence_secret = secret_evidence(hit.details["token"], hit.value, hit.prefix)
+        value_hash = key.value_hash(hit.value)
+    return Finding(
+        id=finding_id(
+            DetectorId.BROWSER_SESSION,
+            FindingKind.BROWSER_SESSION,
+            hit.mechanism,
+            hit.key,
+            value_hash,
+        ),
+        detector=DetectorId.BROWSER_SESSION,
+        kind=FindingKind.BROWSER_SESSION,
+        source=source,
+        title=_title(hit),
+        severity=hit.severity,
+        vendor=hit.vendor,
+        user=user,
+        location=location,
+        aam_controls=AAM,
+        evidence={"mechanism": hit.mechanism, **hit.details},
+        secret=evidence_secret,
+        value_hash=value_hash,
+    )

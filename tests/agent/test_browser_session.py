@@ -233,3 +233,30 @@ def test_a_browser_opened_for_remote_debugging_is_found(tmp_path, make_tree, sha
     assert len(debug) == 1, [f["evidence"] for f in debug]
     assert f"--remote-debugging-port={port}" in debug[0]["evidence"]["flags"]
     assert debug[0]["evidence"]["real_profile"] is False and debug[0]["severity"] == "medium"
+
+
+def test_scan_repo_finds_session_reuse_in_tree_and_history(tmp_path, shadowmap):
+    from tests.agent.repo_helpers import make_repo
+
+    repo = make_repo(tmp_path / "repo")
+    token = session_tokens()["slack-client-token"]
+    repo.write("bot/grab.py", "import browser_cookie3\njar = browser_cookie3.chrome()\n")
+    repo.write("bot/.env", f"SLACK_MCP_XOXC_TOKEN={token}\n")
+    first = repo.commit("add the bot")
+    repo.git("rm", "-q", "bot/grab.py", "bot/.env")
+    repo.commit("remove it")
+    repo.write(
+        "e2e/attach.ts", "const browser = await chromium.connectOverCDP('http://localhost:9222');\n"
+    )
+    run = shadowmap("scan-repo", str(repo.root), "--format", "json")
+    assert run.code == 1, run.stderr
+    found = {
+        f["evidence"]["mechanism"]: f
+        for f in json.loads(run.stdout)["findings"]
+        if f["kind"] == "browser_session"
+    }
+    assert set(found) == {"cookie_library", "session_token"}
+    libs = [f for f in json.loads(run.stdout)["findings"] if f["evidence"].get("library")]
+    assert {f["evidence"]["library"] for f in libs} == {"browser-cookie3", "cdp-connect"}
+    assert found["session_token"]["location"]["commit"] == first
+    assert token not in run.everything
