@@ -55,7 +55,16 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"shadowmap {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    _add_scan_commands(sub)
+    _add_agent_commands(sub)
+    _add_collector_commands(sub)
+    _add_osquery_command(sub)
+    schema = sub.add_parser("schema", help="print the report JSON Schema")
+    schema.set_defaults(handler=cmd_schema)
+    return parser
 
+
+def _add_scan_commands(sub: argparse._SubParsersAction[Parser]) -> None:
     scan = sub.add_parser("scan", help="scan this machine once and print the inventory")
     _add_source_options(scan)
     _add_output_options(scan, ("text", "json"))
@@ -77,6 +86,8 @@ def build_parser() -> Parser:
     _add_output_options(repo, ("text", "json", "sarif"))
     repo.set_defaults(handler=cmd_scan_repo)
 
+
+def _add_agent_commands(sub: argparse._SubParsersAction[Parser]) -> None:
     agent = sub.add_parser("agent", help="the endpoint agent")
     agent_sub = agent.add_subparsers(dest="agent_command", required=True, parser_class=Parser)
     once = agent_sub.add_parser("once", help="enrol if needed, scan, send the report")
@@ -88,40 +99,48 @@ def build_parser() -> Parser:
     once.set_defaults(handler=cmd_agent_once)
     _add_daemon_commands(agent_sub)
 
+
+def _add_db_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="database URL (default: a SQLite file in the state folder)")
+    parser.add_argument("--state-dir", type=Path, help="where the default SQLite file lives")
+
+
+def _add_collector_commands(sub: argparse._SubParsersAction[Parser]) -> None:
     collector = sub.add_parser("collector", help="the collector service")
     col_sub = collector.add_subparsers(dest="collector_command", required=True, parser_class=Parser)
     serve = col_sub.add_parser("serve", help="run the collector")
-    serve.add_argument("--db", help="database URL (default: a SQLite file in the state folder)")
     serve.add_argument("--listen", default="127.0.0.1:8443", help="HOST:PORT (loopback default)")
     serve.add_argument("--tls-cert", type=Path)
     serve.add_argument("--tls-key", type=Path)
     serve.add_argument("--enroll-secret-file", type=Path)
     serve.add_argument("--admin-token-file", type=Path)
-    serve.add_argument("--state-dir", type=Path, help="where the default SQLite file lives")
+    _add_db_options(serve)
     serve.set_defaults(handler=cmd_collector_serve)
     _add_publish_command(col_sub)
+
     grants = col_sub.add_parser("import-grants", help="import OAuth grants from an IdP")
     grants.add_argument("--provider", required=True, choices=["google", "entra", "okta"])
     grants.add_argument("--file", action="append", metavar="F", help="an export file (repeatable)")
     grants.add_argument("--live", action="store_true", help="read the IdP's API instead")
     grants.add_argument("--base-url", help="the API root for --live (required for Okta)")
     grants.add_argument("--token-file", type=Path, help="file holding the --live credential")
-    grants.add_argument("--db", help="database URL (default: a SQLite file in the state folder)")
-    grants.add_argument("--state-dir", type=Path, help="where the default SQLite file lives")
+    _add_db_options(grants)
     grants.set_defaults(handler=cmd_collector_import_grants)
+
     inventory = col_sub.add_parser("report", help="print the AI inventory and its conclusions")
     inventory.add_argument("--format", choices=["json", "csv", "html"], default="json")
     inventory.add_argument("--output", type=Path, help="write the result to FILE, not stdout")
-    inventory.add_argument("--db", help="database URL (default: a SQLite file in the state folder)")
-    inventory.add_argument("--state-dir", type=Path, help="where the default SQLite file lives")
+    _add_db_options(inventory)
     inventory.set_defaults(handler=cmd_collector_report)
+
     fkey = col_sub.add_parser(
         "fingerprint-key", help="print the organisation's fingerprint key for CI secrets"
     )
-    fkey.add_argument("--db", help="database URL (default: a SQLite file in the state folder)")
-    fkey.add_argument("--state-dir", type=Path, help="where the default SQLite file lives")
+    _add_db_options(fkey)
     fkey.set_defaults(handler=cmd_collector_fingerprint_key)
 
+
+def _add_osquery_command(sub: argparse._SubParsersAction[Parser]) -> None:
     osq = sub.add_parser("osquery-extension", help="serve shadowmap's findings as osquery tables")
     osq.add_argument(
         "--socket",
@@ -134,10 +153,6 @@ def build_parser() -> Parser:
     osq.add_argument("--interval", type=float, help=argparse.SUPPRESS)
     _add_source_options(osq)
     osq.set_defaults(handler=cmd_osquery_extension)
-
-    schema = sub.add_parser("schema", help="print the report JSON Schema")
-    schema.set_defaults(handler=cmd_schema)
-    return parser
 
 
 def _add_daemon_commands(agent_sub: argparse._SubParsersAction[Parser]) -> None:

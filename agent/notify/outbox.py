@@ -42,7 +42,8 @@ def in_quiet_hours(rules: NoticeRules, now: datetime) -> bool:
 
 
 def quiet_ends(rules: NoticeRules, now: datetime) -> datetime:
-    end = now.replace(hour=int(rules.quiet_end[:2]), minute=int(rules.quiet_end[3:]), second=0)  # type: ignore[index]
+    quiet_end: str = rules.quiet_end  # type: ignore[assignment]
+    end = now.replace(hour=int(quiet_end[:2]), minute=int(quiet_end[3:]), second=0)
     return end if end > now else end + timedelta(days=1)
 
 
