@@ -3,7 +3,8 @@
     ShadowmapError (shadowmap.agent.errors)
     └── RequestError             a refused request            status  error code
         ├── RequestInvalid       malformed body or query      422     request_invalid
-        │   └── ReportInvalid    not a schema v1 report       422     report_invalid
+        │   ├── ReportInvalid    not a schema v1 report       422     report_invalid
+        │   └── ImportInvalid    not an export the IdP writes 422     import_invalid
         ├── EnrollSecretInvalid  wrong enrol secret           401     enroll_secret_invalid
         ├── NodeInvalid          unknown or replaced token    401     node_invalid
         ├── AdminTokenInvalid    no or wrong admin token      401     admin_token_invalid
@@ -55,6 +56,11 @@ class RequestInvalid(RequestError):
 class ReportInvalid(RequestInvalid):
     code = "report_invalid"
     default_detail = "not a valid schema v1 report; see docs/report-schema.json"
+
+
+class ImportInvalid(RequestInvalid):
+    code = "import_invalid"
+    default_detail = "not an export file this provider writes; see docs/collector.md"
 
 
 class EnrollSecretInvalid(RequestError):

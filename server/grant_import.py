@@ -1,15 +1,19 @@
 """``collector import-grants``: read an IdP's export files or sweep its API, then store it.
 
 The database is opened (and migrated) the way ``serve`` opens it; the credential of a
-live sweep comes from the environment or a file and is never logged.
+live sweep comes from the environment or a file and is never logged. ``import_uploaded``
+does the same for files posted to ``/api/v1/grants/import`` by an admin.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from shadowmap.agent.errors import UsageError
 from shadowmap.server import people
@@ -17,7 +21,7 @@ from shadowmap.server.db import open_database, session_factory
 from shadowmap.server.grant_store import ImportSummary, store_batch
 from shadowmap.server.idp import connector_for
 from shadowmap.server.idp.http import LiveClient, load_credential
-from shadowmap.server.idp.interface import GrantBatch, Provider
+from shadowmap.server.idp.interface import GrantBatch, IdpFileInvalid, Provider
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +81,34 @@ def _read(
         request.provider, base_url, credential, **({"sleep": sleep} if sleep else {})
     )
     return connector.sweep(client)
+
+
+def import_uploaded(
+    session: Session,
+    provider: Provider,
+    files: Sequence[bytes],
+    rules: tuple[people.JoinRule, ...],
+) -> ImportSummary:
+    """Store export files posted to the API, read as ``--file`` reads them.
+
+    Each file is written to a private temporary folder, since the connectors read paths;
+    a file the connector cannot use raises IdpFileInvalid naming it "upload N", and
+    nothing is stored.
+    """
+    if not files:
+        raise IdpFileInvalid("no export file was posted", hint="post one or more `file` parts")
+    with tempfile.TemporaryDirectory(prefix="shadowmap-grants-") as folder:
+        paths = []
+        for number, data in enumerate(files, start=1):
+            path = Path(folder) / f"upload {number}"
+            path.write_bytes(data)
+            paths.append(path)
+        try:
+            batch = connector_for(provider).read_files(paths)
+        except IdpFileInvalid as exc:
+            # The temporary folder means nothing to the caller; name the part instead.
+            raise IdpFileInvalid(exc.message.replace(f"{folder}/", ""), hint=exc.hint) from None
+    return store_batch(session, batch, "upload", rules)
 
 
 def describe(summary: ImportSummary) -> str:

@@ -281,7 +281,7 @@ class ImportRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(16))
-    mode: Mapped[str] = mapped_column(String(8))  # file or live
+    mode: Mapped[str] = mapped_column(String(8))  # file, live or upload
     sources: Mapped[list[str]] = mapped_column(JSON)
     counts: Mapped[dict[str, int]] = mapped_column(JSON)
     skipped: Mapped[list[dict[str, str]]] = mapped_column(JSON)
