@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shadowmap.server import sanction, trust
+from shadowmap.server import sanction, trust, trust_policy
 from shadowmap.server.scopes import GrantReach
 from shadowmap.server.scopes import reach as scope_reach
 from shadowmap.server.tables import (
@@ -150,7 +150,8 @@ def build(session: Session) -> Inventory:
     grants = _grants(session, apps, people, {i.id: i for i in identities})
     sightings = _sightings(session, devices, repositories, device_people)
     decisions = sanction.decisions(session, catalog, list(apps.values()))
-    vendors = _vendors(catalog, list(apps.values()), grants, sightings, decisions)
+    policy = trust_policy.load(session)
+    vendors = _vendors(catalog, list(apps.values()), grants, sightings, decisions, policy)
     return Inventory(
         vendors,
         list(apps.values()),
@@ -306,12 +307,13 @@ def _vendors(
     grants: list[GrantView],
     sightings: list[Sighting],
     decisions: dict[str, sanction.Decision],
+    policy: trust.TrustPolicy,
 ) -> dict[str, VendorNode]:
     nodes: dict[str, VendorNode] = {}
 
     def node(key: str) -> VendorNode:
         if key not in nodes:
-            nodes[key] = _new_node(catalog, key, decisions)
+            nodes[key] = _new_node(catalog, key, decisions, policy)
         return nodes[key]
 
     for app in apps:
@@ -344,7 +346,12 @@ def vendor_key(catalog: Catalog, signature_vendor: str) -> str:
     return found.id if found else UNCATALOGUED + signature_vendor
 
 
-def _new_node(catalog: Catalog, key: str, decisions: dict[str, sanction.Decision]) -> VendorNode:
+def _new_node(
+    catalog: Catalog,
+    key: str,
+    decisions: dict[str, sanction.Decision],
+    policy: trust.TrustPolicy,
+) -> VendorNode:
     decision = decisions.get(key) or sanction.undecided()
     vendor = catalog.vendor(key)
     if vendor is None:
@@ -355,6 +362,7 @@ def _new_node(catalog: Catalog, key: str, decisions: dict[str, sanction.Decision
         vendor,
         override=setting.trust_override if setting else None,
         override_reason=setting.override_reason if setting else None,
+        policy=policy,
     )
     return VendorNode(key, vendor.name, vendor.kind, True, decision, score)
 

@@ -184,6 +184,23 @@ class VendorSetting(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class TrustPolicyRow(Base):
+    """How this organisation weighs vendor trust (trust_policy.py); one row, or none for
+    the defaults."""
+
+    __tablename__ = "trust_policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # TRUST_POLICY_ROW
+    weights: Mapped[dict[str, int]] = mapped_column(JSON)
+    accepted_jurisdictions: Mapped[list[str]] = mapped_column(JSON)
+    penalise_unknown: Mapped[bool] = mapped_column(Boolean)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+TRUST_POLICY_ROW = 1
+
+
 class Person(Base):
     """A person, known by email: their IdP identities and their devices hang off it."""
 

@@ -3,11 +3,16 @@
 The scheme of research/vendor-trust.md section 3: only known factors count, rescaled by
 the weight that is known; coverage says how much is known; below half it is shown as a
 range and the vendor as unassessed. Recomputable offline from vendor_catalog.yaml.
+
+The organisation's ``TrustPolicy`` (trust_policy.py keeps it in the database) may
+reweight the factors (0 ignores one, as Defender for Cloud Apps' "Ignored"), name the
+jurisdictions it accepts, and count unknown factors as 0 (MDCA's N/A switch, 3.2).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -52,6 +57,26 @@ ASSESSED_COVERAGE = 0.5
 
 
 @dataclass(frozen=True)
+class TrustPolicy:
+    """How this organisation weighs the factors; the defaults are vendor-trust.md 3.1's."""
+
+    weights: Mapping[str, int] = field(default_factory=lambda: dict(WEIGHTS))
+    accepted_jurisdictions: frozenset[str] = ACCEPTED_JURISDICTIONS
+    penalise_unknown: bool = False
+
+    @property
+    def total_weight(self) -> int:
+        return sum(self.weights.get(f, 0) for f in WEIGHTS)
+
+    @property
+    def is_default(self) -> bool:
+        return self == DEFAULT_POLICY
+
+
+DEFAULT_POLICY = TrustPolicy()
+
+
+@dataclass(frozen=True)
 class Factor:
     id: str
     name: str
@@ -73,6 +98,9 @@ class TrustScore:
     override: int | None = None
     override_reason: str | None = None
     sources: tuple[str, ...] = field(default=())
+    # Whether the organisation's policy, not the defaults, weighed the factors.
+    custom_policy: bool = False
+    penalise_unknown: bool = False
 
     @property
     def shown(self) -> int | None:
@@ -84,9 +112,10 @@ def score_vendor(
     override: int | None = None,
     override_reason: str | None = None,
     today: date | None = None,
+    policy: TrustPolicy = DEFAULT_POLICY,
 ) -> TrustScore:
     facts = vendor.trust
-    factors = (
+    unweighted = (
         _simple("D1", facts.training, TRAINING),
         _simple("D2", facts.retention, RETENTION),
         _simple("R1", facts.residency, RESIDENCY),
@@ -94,17 +123,21 @@ def score_vendor(
         _contracts(facts),
         _incidents(facts, today or datetime.now(UTC).date()),
         Factor("S2", NAMES["S2"], WEIGHTS["S2"], None, "not in the catalog yet"),
-        _jurisdiction(facts),
+        _jurisdiction(facts, policy.accepted_jurisdictions),
     )
-    known = [f for f in factors if f.value is not None]
+    factors = tuple(_weighed(f, policy) for f in unweighted)
+    total = policy.total_weight or 1  # trust_policy.py refuses an all-zero policy
+    known = [f for f in factors if f.value is not None and f.weight]
     known_weight = sum(f.weight for f in known)
     earned = sum(f.weight * (f.value or 0.0) for f in known)
-    coverage = known_weight / 100
+    coverage = known_weight / total
+    # 3.2: by default an unknown factor counts nowhere; a strict policy counts it as 0.
+    counted = total if policy.penalise_unknown else known_weight
     return TrustScore(
-        score=round(100 * earned / known_weight) if known_weight else None,
+        score=round(100 * earned / counted) if known_weight else None,
         coverage=round(coverage, 2),
-        low=round(earned),
-        high=round(earned + (100 - known_weight)),
+        low=round(100 * earned / total),
+        high=round(100 * (earned + total - known_weight) / total),
         assessed=coverage >= ASSESSED_COVERAGE,
         factors=factors,
         gates=_gates(facts),
@@ -112,7 +145,16 @@ def score_vendor(
         override=override,
         override_reason=override_reason,
         sources=vendor.sources,
+        custom_policy=not policy.is_default,
+        penalise_unknown=policy.penalise_unknown,
     )
+
+
+def _weighed(factor: Factor, policy: TrustPolicy) -> Factor:
+    weight = policy.weights.get(factor.id, 0)
+    if weight == factor.weight:
+        return factor
+    return Factor(factor.id, factor.name, weight, factor.value, factor.detail)
 
 
 def _simple(factor: str, state: str, values: dict[str, float]) -> Factor:
@@ -167,13 +209,13 @@ def _recent(when: str, today: date) -> bool:
     return (today - date(year, month, 1)).days <= INCIDENT_WINDOW_DAYS
 
 
-def _jurisdiction(facts: TrustFacts) -> Factor:
+def _jurisdiction(facts: TrustFacts, accepted_jurisdictions: frozenset[str]) -> Factor:
     banned = any(i.type == "regulatory" for i in facts.incidents)
     if banned:
         return Factor("G1", NAMES["G1"], WEIGHTS["G1"], 0.0, "government-use bans reported")
     if facts.headquarters == "unknown":
         return Factor("G1", NAMES["G1"], WEIGHTS["G1"], None, "headquarters not looked up")
-    accepted = facts.headquarters in ACCEPTED_JURISDICTIONS
+    accepted = facts.headquarters in accepted_jurisdictions
     return Factor(
         "G1",
         NAMES["G1"],

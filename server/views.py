@@ -46,6 +46,7 @@ def trust_doc(score: TrustScore | None) -> dict[str, Any] | None:
         "needs_review": score.needs_review,
         "override": score.override,
         "override_reason": score.override_reason,
+        "policy": {"custom": score.custom_policy, "penalise_unknown": score.penalise_unknown},
     }
 
 

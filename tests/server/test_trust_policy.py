@@ -1,0 +1,145 @@
+"""The organisation's trust policy: reweighted factors, its own accepted jurisdictions and
+the strict "unknown counts as 0" switch change the scores the API shows, on SQLite and
+PostgreSQL, through a running collector; a bad policy is a 422 and changes nothing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import requests
+
+from shadowmap.server import trust
+from shadowmap.signatures.catalog import load_catalog
+from tests.server.idp_helpers import ENTRA_FILES, GOOGLE_FILES, asset
+from tests.server.pages_helpers import new_token
+from tests.server.test_grant_upload import upload
+
+if TYPE_CHECKING:
+    from tests.server.conftest import Collector
+
+
+def put_policy(collector: Collector, body: dict[str, Any], token: str | None = None) -> Any:
+    return requests.put(
+        collector.url("/api/v1/trust-policy"),
+        headers={"Authorization": f"Bearer {token or collector.admin_token}"},
+        json=body,
+        timeout=10,
+    )
+
+
+def vendor(collector: Collector, key: str) -> dict[str, Any]:
+    response = collector.admin_get(f"/api/v1/vendors/{key}")
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+@pytest.fixture
+def with_grants(collector: Collector) -> Collector:
+    for provider, names in (("google", GOOGLE_FILES), ("entra", ENTRA_FILES)):
+        files = [(n, asset(n).read_bytes()) for n in names]
+        assert upload(collector, provider, files).status_code == 200
+    return collector
+
+
+def test_reweighting_changes_the_score_and_says_so(with_grants: Collector) -> None:
+    before = vendor(with_grants, "openai")["trust_detail"]
+
+    put = put_policy(with_grants, {"weights": {"D1": 0, "G1": 60}})
+    after = vendor(with_grants, "openai")["trust_detail"]
+    policy = with_grants.admin_get("/api/v1/trust-policy").json()
+
+    assert put.status_code == 200, put.text
+    assert not before["policy"]["custom"] and after["policy"]["custom"]
+    weights = {f["id"]: f["weight"] for f in after["factors"]}
+    assert weights["D1"] == 0 and weights["G1"] == 60 and weights["R1"] == trust.WEIGHTS["R1"]
+    known = [f for f in after["factors"] if f["value"] is not None and f["weight"]]
+    expected = round(
+        100 * sum(f["weight"] * f["value"] for f in known) / sum(f["weight"] for f in known)
+    )
+    assert after["computed"] == expected
+    assert after["computed"] != before["computed"]
+    assert policy["weights"]["G1"] == 60 and policy["custom"]
+
+
+def test_the_accepted_jurisdictions_decide_g1(with_grants: Collector) -> None:
+    headquarters = load_catalog().vendor("openai")
+    assert headquarters is not None and headquarters.trust.headquarters == "US"
+
+    put_policy(with_grants, {"accepted_jurisdictions": ["DE", "fr"]})
+    g1 = next(
+        f for f in vendor(with_grants, "openai")["trust_detail"]["factors"] if f["id"] == "G1"
+    )
+    policy = with_grants.admin_get("/api/v1/trust-policy").json()
+
+    assert g1["value"] == 0.0
+    assert policy["accepted_jurisdictions"] == ["DE", "FR"]
+
+
+def test_penalising_unknowns_lowers_a_partly_known_vendor(with_grants: Collector) -> None:
+    catalog = load_catalog()
+    openai = catalog.vendor("openai")
+    assert openai is not None
+    lenient = trust.score_vendor(openai)
+    strict_policy = trust.TrustPolicy(penalise_unknown=True)
+    strict = trust.score_vendor(openai, policy=strict_policy)
+
+    put_policy(with_grants, {"penalise_unknown": True})
+    shown = vendor(with_grants, "openai")["trust_detail"]
+
+    assert lenient.coverage < 1 and strict.score is not None and lenient.score is not None
+    assert strict.score < lenient.score and strict.score == strict.low
+    assert shown["computed"] == strict.score and shown["policy"]["penalise_unknown"]
+
+
+def test_a_reset_brings_back_the_defaults(with_grants: Collector) -> None:
+    before = vendor(with_grants, "openai")["trust_detail"]["computed"]
+    put_policy(with_grants, {"weights": {"D1": 100}})
+
+    reset = requests.delete(
+        with_grants.url("/api/v1/trust-policy"),
+        headers={"Authorization": f"Bearer {with_grants.admin_token}"},
+        timeout=10,
+    )
+
+    assert reset.status_code == 200 and not reset.json()["custom"]
+    assert vendor(with_grants, "openai")["trust_detail"]["computed"] == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"weights": {"X9": 10}},
+        {"weights": {"D1": -1}},
+        {"weights": {"D1": 101}},
+        {"weights": {"D1": "ten"}},
+        {"weights": dict.fromkeys(trust.WEIGHTS, 0)},
+        {"accepted_jurisdictions": ["USA"]},
+        {"accepted_jurisdictions": ["<script>"]},
+        {"penalise_unknown": "maybe"},
+    ],
+    ids=["unknown", "negative", "too-big", "text", "all-zero", "alpha3", "script", "not-bool"],
+)
+def test_a_bad_policy_is_a_422_and_changes_nothing(
+    sqlite_collector: Collector, body: dict[str, Any]
+) -> None:
+    put_policy(sqlite_collector, {"weights": {"S1": 30}})
+    before = sqlite_collector.admin_get("/api/v1/trust-policy").json()
+
+    refused = put_policy(sqlite_collector, body)
+
+    assert refused.status_code == 422, refused.text
+    assert "<script>" not in refused.text
+    assert sqlite_collector.admin_get("/api/v1/trust-policy").json() == before
+
+
+def test_only_an_admin_changes_the_policy(sqlite_collector: Collector) -> None:
+    viewer = new_token(sqlite_collector, "viewer", "reader")
+
+    read = sqlite_collector.admin_get("/api/v1/trust-policy", token=viewer)
+    refused = put_policy(sqlite_collector, {"weights": {"D1": 1}}, token=viewer)
+
+    assert read.status_code == 200 and not read.json()["custom"]
+    assert refused.status_code == 403
+    assert not sqlite_collector.admin_get("/api/v1/trust-policy").json()["custom"]
