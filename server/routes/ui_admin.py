@@ -1,4 +1,5 @@
-"""The admin page: local accounts (viewer or admin) and API tokens, made and revoked.
+"""The admin page: local accounts (viewer or admin) and API tokens, made and revoked;
+grant imports by upload; the organisation's trust policy.
 
 A new token is shown once, on the page that made it; only its hash is kept.
 """
@@ -10,11 +11,15 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shadowmap.server import accounts
-from shadowmap.server.deps import CheckedForm, DbSession, PageAdmin
-from shadowmap.server.errors import RequestInvalid
+from shadowmap.server import accounts, auth, trust_policy, uploads
+from shadowmap.server.deps import AppSettings, CheckedForm, DbSession, PageAdmin, same_origin
+from shadowmap.server.errors import CsrfInvalid, RequestInvalid
+from shadowmap.server.grant_store import ImportSummary
+from shadowmap.server.idp.interface import Provider
 from shadowmap.server.render import page
+from shadowmap.server.routes.grants import IMPORT_BODY_LIMIT, MAX_IMPORT_FILES, store_upload
 from shadowmap.server.tables import Role
+from shadowmap.server.trust import NAMES, WEIGHTS
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +36,17 @@ def _role(value: str, allowed: tuple[Role, ...]) -> Role:
     return role
 
 
-def _context(session: DbSession, new_token: str | None = None) -> dict[str, object]:
+def _context(
+    session: DbSession, new_token: str | None = None, imported: ImportSummary | None = None
+) -> dict[str, object]:
     return {
         "accounts": accounts.list_accounts(session),
         "tokens": accounts.list_tokens(session),
         "new_token": new_token,
+        "imported": imported,
+        "providers": [p.value for p in Provider],
+        "policy": trust_policy.document(trust_policy.load(session)),
+        "factor_names": NAMES,
     }
 
 
@@ -72,3 +83,40 @@ def add_token(request: Request, session: DbSession, me: PageAdmin, form: Checked
 def revoke_token(token_id: str, session: DbSession, me: PageAdmin, form: CheckedForm) -> Response:
     accounts.revoke_token(session, token_id)
     return RedirectResponse("/admin", status_code=303)
+
+
+@router.post("/admin/grants/import")
+async def import_grants(
+    request: Request, session: DbSession, me: PageAdmin, settings: AppSettings
+) -> Response:
+    """The import form: the same files and checks as POST /api/v1/grants/import."""
+    same_origin(request)
+    form = await uploads.read_multipart(request, IMPORT_BODY_LIMIT, MAX_IMPORT_FILES)
+    data = auth.read_session(settings, request.cookies.get(auth.SESSION_COOKIE))
+    csrf = form.get("csrf")
+    if data is None or not auth.csrf_matches(data, csrf if isinstance(csrf, str) else None):
+        raise CsrfInvalid()
+    try:
+        provider = Provider(str(form.get("provider", "")))
+    except ValueError:
+        raise RequestInvalid("pick the provider that wrote the files") from None
+    summary = await store_upload(session, provider, await uploads.file_parts(form), settings)
+    logger.info("%s imported %s grants on the admin page", me.name, provider.value)
+    return page(request, "admin.html", _context(session, imported=summary), me)
+
+
+@router.post("/admin/trust-policy")
+def set_trust_policy(session: DbSession, me: PageAdmin, form: CheckedForm) -> Response:
+    if form.get("action") == "reset":
+        trust_policy.reset(session, me.name)
+        return RedirectResponse("/admin#trust", status_code=303)
+    weights = {}
+    for factor in WEIGHTS:
+        text = form.get(f"weight_{factor}", "").strip()
+        if not text.isdigit():
+            raise RequestInvalid(f"the weight of {factor} is a whole number from 0 to 100")
+        weights[factor] = int(text)
+    codes = form.get("accepted_jurisdictions", "").replace(",", " ").split()
+    wanted = trust_policy.PolicyInput(weights, codes, form.get("penalise_unknown") == "on")
+    trust_policy.save(session, wanted, me.name)
+    return RedirectResponse("/admin#trust", status_code=303)

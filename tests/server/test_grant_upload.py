@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.server.idp_helpers import ENTRA_FILES, GOOGLE_FILES, OKTA_FILES, asset
-from tests.server.pages_helpers import new_token
+from tests.server.pages_helpers import csrf_of, new_token, sign_in_with_token
 
 if TYPE_CHECKING:
     from tests.server.conftest import Collector
@@ -162,3 +162,26 @@ def test_an_oversized_upload_is_a_413(sqlite_collector: Collector) -> None:
 
     assert response.status_code == 413
     assert grants(sqlite_collector) == []
+
+
+def test_the_admin_page_imports_uploaded_files(sqlite_collector: Collector) -> None:
+    sign_in_with_token(sqlite_collector)
+    http = sqlite_collector.http
+    parts = [("file", (n, d)) for n, d in sample_files(OKTA_FILES)]
+    url = sqlite_collector.url("/admin/grants/import")
+
+    no_csrf = http.post(url, data={"provider": "okta"}, files=parts, timeout=30)
+    done = http.post(
+        url, data={"provider": "okta", "csrf": csrf_of(sqlite_collector)}, files=parts, timeout=30
+    )
+    bad = http.post(
+        url,
+        data={"provider": "okta", "csrf": csrf_of(sqlite_collector)},
+        files=[("file", ("x.json", b"{not json"))],
+        timeout=30,
+    )
+
+    assert no_csrf.status_code == 403
+    assert done.status_code == 200 and "Imported okta:" in done.text
+    assert len(grants(sqlite_collector)) > 0
+    assert bad.status_code == 422 and "upload 1 is not valid JSON" in bad.text

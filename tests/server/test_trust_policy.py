@@ -12,7 +12,7 @@ import requests
 from shadowmap.server import trust
 from shadowmap.signatures.catalog import load_catalog
 from tests.server.idp_helpers import ENTRA_FILES, GOOGLE_FILES, asset
-from tests.server.pages_helpers import new_token
+from tests.server.pages_helpers import csrf_of, new_token, sign_in_with_token
 from tests.server.test_grant_upload import upload
 
 if TYPE_CHECKING:
@@ -142,4 +142,28 @@ def test_only_an_admin_changes_the_policy(sqlite_collector: Collector) -> None:
 
     assert read.status_code == 200 and not read.json()["custom"]
     assert refused.status_code == 403
+    assert not sqlite_collector.admin_get("/api/v1/trust-policy").json()["custom"]
+
+
+def test_the_admin_page_sets_and_resets_the_policy(sqlite_collector: Collector) -> None:
+    sign_in_with_token(sqlite_collector)
+    http = sqlite_collector.http
+    form = {f"weight_{f}": str(w) for f, w in trust.WEIGHTS.items()}
+    form |= {"weight_G1": "40", "accepted_jurisdictions": "us, de gb", "penalise_unknown": "on"}
+    url = sqlite_collector.url("/admin/trust-policy")
+
+    saved = http.post(url, data={**form, "csrf": csrf_of(sqlite_collector)}, timeout=10)
+    policy = sqlite_collector.admin_get("/api/v1/trust-policy").json()
+    page = http.get(sqlite_collector.url("/admin"), timeout=10).text
+    bad = http.post(
+        url, data={**form, "weight_D1": "lots", "csrf": csrf_of(sqlite_collector)}, timeout=10
+    )
+    reset = http.post(url, data={"action": "reset", "csrf": csrf_of(sqlite_collector)}, timeout=10)
+
+    assert saved.status_code == 200  # the redirect, followed to /admin
+    assert policy["weights"]["G1"] == 40 and policy["penalise_unknown"]
+    assert policy["accepted_jurisdictions"] == ["DE", "GB", "US"]
+    assert 'name="weight_G1" value="40"' in page
+    assert bad.status_code == 422
+    assert reset.status_code == 200
     assert not sqlite_collector.admin_get("/api/v1/trust-policy").json()["custom"]
