@@ -114,6 +114,9 @@ def _add_collector_commands(sub: argparse._SubParsersAction[Parser]) -> None:
     serve.add_argument("--tls-key", type=Path)
     serve.add_argument("--enroll-secret-file", type=Path)
     serve.add_argument("--admin-token-file", type=Path)
+    serve.add_argument(
+        "--oidc-client-secret-file", type=Path, help="file holding the OIDC client secret"
+    )
     _add_db_options(serve)
     serve.set_defaults(handler=cmd_collector_serve)
     _add_publish_command(col_sub)
@@ -124,6 +127,12 @@ def _add_collector_commands(sub: argparse._SubParsersAction[Parser]) -> None:
     grants.add_argument("--live", action="store_true", help="read the IdP's API instead")
     grants.add_argument("--base-url", help="the API root for --live (required for Okta)")
     grants.add_argument("--token-file", type=Path, help="file holding the --live credential")
+    grants.add_argument(
+        "--lookback-days",
+        type=int,
+        metavar="N",
+        help="how many days of audit and sign-in logs --live reads (default 30)",
+    )
     _add_db_options(grants)
     grants.set_defaults(handler=cmd_collector_import_grants)
 

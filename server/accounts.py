@@ -1,11 +1,15 @@
-"""Local accounts (Argon2id password hashes) and API tokens (SHA-256 hashes, shown once).
+"""Local accounts (Argon2id password hashes), accounts of OIDC subjects, and API tokens
+(SHA-256 hashes, shown once).
 
 Never stores or logs a password or a token; a wrong username costs the same hash check
-as a wrong password, so timing does not tell which accounts exist.
+as a wrong password, so timing does not tell which accounts exist. An OIDC account is
+found by issuer and subject only (OpenID Connect Core 1.0, 5.7), never by a name or an
+email, so no IdP can sign in as a local account.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import secrets
@@ -35,6 +39,10 @@ TOKEN_PREFIX = "smt_"
 TOKEN_BYTES = 32
 # last_used_at is written at most this often per token, not on every request.
 TOUCH_EVERY = timedelta(minutes=5)
+# The username column's width; an OIDC account's name is its email, or a cut email and a
+# suffix from its subject when that is taken or too long ("#" is not allowed locally).
+USERNAME_MAX = 64
+SUBJECT_SUFFIX_HEX = 6
 
 
 @dataclass(frozen=True)
@@ -99,7 +107,7 @@ def authenticate(session: Session, username: str, password: str) -> UserAccount 
     )
     hasher = _hasher()
     try:
-        if account is None:
+        if account is None or account.password_hash is None:
             hasher.verify(_dummy_hash(), password)  # same work as a real check
             return None
         hasher.verify(account.password_hash, password)
@@ -121,6 +129,68 @@ def _dummy_hash() -> str:
     if not _DUMMY:
         _DUMMY.append(_hasher().hash(secrets.token_urlsafe(16)))
     return _DUMMY[0]
+
+
+def oidc_account(
+    session: Session, issuer: str, subject: str, email: str, role: Role
+) -> UserAccount | None:
+    """The account of this IdP subject, made at its first sign-in and given the role its
+    groups map to now; None when an admin disabled it."""
+    account = _find_oidc_account(session, issuer, subject)
+    if account is None:
+        account = _new_oidc_account(session, issuer, subject, email)
+    if account.disabled:
+        return None
+    account.email = email
+    account.role = role.value
+    account.last_login_at = utcnow()
+    session.commit()
+    return account
+
+
+def _find_oidc_account(session: Session, issuer: str, subject: str) -> UserAccount | None:
+    return session.scalar(
+        select(UserAccount).where(
+            UserAccount.oidc_issuer == issuer, UserAccount.oidc_subject == subject
+        )
+    )
+
+
+def _new_oidc_account(session: Session, issuer: str, subject: str, email: str) -> UserAccount:
+    account = UserAccount(
+        id=str(uuid.uuid4()),
+        username=_oidc_username(session, issuer, subject, email),
+        password_hash=None,
+        role=Role.VIEWER.value,
+        disabled=False,
+        created_at=utcnow(),
+        oidc_issuer=issuer,
+        oidc_subject=subject,
+        email=email,
+    )
+    session.add(account)
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same person's first sign-in in another tab or replica won the race.
+        session.rollback()
+        found = _find_oidc_account(session, issuer, subject)
+        if found is None:
+            raise
+        return found
+    logger.info("made account %s for a new OIDC subject", account.username)
+    return account
+
+
+def _oidc_username(session: Session, issuer: str, subject: str, email: str) -> str:
+    """The email when no account has that name; never renamed later, so an old session
+    cannot come to name someone else."""
+    name = email.lower()
+    taken = session.scalar(select(UserAccount.id).where(UserAccount.username == name))
+    if len(name) <= USERNAME_MAX and taken is None:
+        return name
+    digest = hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()[:SUBJECT_SUFFIX_HEX]
+    return f"{name[: USERNAME_MAX - SUBJECT_SUFFIX_HEX - 1]}#{digest}"
 
 
 def account_principal(session: Session, username: str) -> Principal | None:

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shadowmap.agent import __version__
 from shadowmap.server.db import open_database, session_factory
 from shadowmap.server.handlers import install_error_handlers
+from shadowmap.server.oidc import OidcClient
 from shadowmap.server.routes import accounts as accounts_api
 from shadowmap.server.routes import (
     devices,
@@ -31,6 +32,7 @@ from shadowmap.server.routes import (
     ui_devices,
     ui_export,
     ui_findings,
+    ui_oidc,
     ui_people,
     ui_search,
     ui_vendors,
@@ -82,6 +84,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = session_factory(engine)
     app.state.templates = page_templates()
+    # OIDC sign-in when configured; the IdP is first asked at the first sign-in, not here.
+    app.state.oidc = OidcClient(settings.oidc) if settings.oidc else None
+    ui_oidc.hide_callback_queries()
     signatures.configure(app)
     for module in (health, enroll, reports, devices, findings, signatures, ui):
         app.include_router(module.router)
@@ -101,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
         ui_search,
         ui_export,
         ui_admin,
+        ui_oidc,
     ):
         app.include_router(extra.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -55,7 +55,7 @@ def _uvicorn_config(app: object, settings: Settings) -> uvicorn.Config:
 def import_grants(args: argparse.Namespace) -> str:
     """Import an IdP's grants from files or its API; the summary to print."""
     from shadowmap.server.grant_import import ImportRequest, describe, files_from, run_import
-    from shadowmap.server.idp.interface import Provider
+    from shadowmap.server.idp.interface import DEFAULT_LOOKBACK_DAYS, Provider
 
     request = ImportRequest(
         database_url=database_url_from(args),
@@ -64,6 +64,7 @@ def import_grants(args: argparse.Namespace) -> str:
         live=args.live,
         base_url=args.base_url,
         token_file=args.token_file,
+        lookback_days=DEFAULT_LOOKBACK_DAYS if args.lookback_days is None else args.lookback_days,
     )
     return describe(run_import(request, os.environ))
 

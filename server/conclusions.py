@@ -26,6 +26,7 @@ REACH_AREAS = {
 # Which IdP holds the grants for the data an MCP service vendor serves.
 SERVICE_IDP = {"microsoft": "entra", "google": "google"}
 ACTIVE = "active"
+APP_ONLY = "application"  # the consent of an app-only grant (ConsentType.APPLICATION)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def _risky(vendor: VendorNode, grant: GrantView) -> Conclusion | None:
     extra = vendor.sanctioned.unsanctioned_scopes(grant.scopes)
     if not extra:
         return None
-    detail = f"{_who(grant)} granted {grant.app_name} ({grant.provider}): {_scopes(extra)}"
+    app = f"{grant.app_name} app-only access" if grant.consent == APP_ONLY else grant.app_name
+    detail = f"{_who(grant)} granted {app} ({grant.provider}): {_scopes(extra)}"
     return Conclusion(
         "risky_scopes",
         _level(grant),
@@ -95,16 +97,20 @@ def _risky(vendor: VendorNode, grant: GrantView) -> Conclusion | None:
 
 
 def _tenant_wide(vendor: VendorNode, grant: GrantView) -> Conclusion | None:
-    if grant.consent not in ("admin", "application") or grant.reach.sign_in_only:
+    if grant.consent not in ("admin", APP_ONLY) or grant.reach.sign_in_only:
         return None
-    detail = f"an admin consented {grant.app_name} for every user: {_scopes(grant.scopes)}"
+    if grant.consent == APP_ONLY:
+        title = f"{vendor.name} has app-only permissions"
+        detail = (
+            f"an admin gave {grant.app_name} app-only access, with no user in the loop: "
+            f"{_scopes(grant.scopes)}"
+        )
+    else:
+        title = f"{vendor.name} has tenant-wide consent"
+        detail = f"an admin consented {grant.app_name} for every user: {_scopes(grant.scopes)}"
+    severity = "critical" if _level(grant) == "critical" else "high"
     return Conclusion(
-        "tenant_wide_consent",
-        "high",
-        f"{vendor.name} has tenant-wide consent",
-        detail,
-        vendor=vendor.key,
-        grant_ids=(grant.id,),
+        "tenant_wide_consent", severity, title, detail, vendor=vendor.key, grant_ids=(grant.id,)
     )
 
 
@@ -121,7 +127,11 @@ def _where(grants: list[GrantView], running: list[Sighting]) -> str:
 
 
 def _level(grant: GrantView) -> str:
-    return "high" if grant.reach.level.rank >= Level.HIGH.rank else "medium"
+    """High for data scopes; critical when the app holds them app-only, for every
+    mailbox or file at once (idp-anchors s. 2.3)."""
+    if grant.reach.level.rank < Level.HIGH.rank:
+        return "medium"
+    return "critical" if grant.consent == APP_ONLY else "high"
 
 
 def _scopes(scopes: list[str] | tuple[str, ...]) -> str:
@@ -133,7 +143,8 @@ def _list(names: set[str]) -> str:
 
 
 def _who(grant: GrantView) -> str:
-    return grant.person_email or grant.user_name or "an admin for everyone"
+    everyone = "an admin" if grant.consent == APP_ONLY else "an admin for everyone"
+    return grant.person_email or grant.user_name or everyone
 
 
 def _lookalikes(inventory: Inventory) -> list[Conclusion]:
@@ -163,11 +174,12 @@ def _lookalikes(inventory: Inventory) -> list[Conclusion]:
 
 
 def _unvetted(inventory: Inventory) -> list[Conclusion]:
-    """Live grants with data access to apps no catalog knows (neither AI nor not AI)."""
+    """Live grants with data access to apps no catalog knows (neither AI nor not AI) and
+    that the IdP's own vendor does not publish."""
     found = []
     for grant in inventory.grants:
         match = grant.match
-        known = match.vendor_id or match.not_ai or match.lookalike_of
+        known = match.vendor_id or match.not_ai or match.lookalike_of or grant.first_party
         if known or grant.status != ACTIVE or grant.reach.sign_in_only:
             continue
         mcp = "mcp" in grant.app_name.casefold()

@@ -9,6 +9,8 @@
         ├── NodeInvalid          unknown or replaced token    401     node_invalid
         ├── AdminTokenInvalid    no or wrong admin token      401     admin_token_invalid
         ├── LoginRequired        a page without a session     401     login_required (UI: /login)
+        ├── SignInRefused        an OIDC sign-in failed       401     sign_in_refused (UI: /login)
+        │   └── SignInStale      not this browser's, or old   400     sign_in_stale (UI: /login)
         ├── MachineMismatch      not the device's machine id  403     machine_mismatch
         ├── Forbidden            the role may not do this     403     forbidden
         ├── CsrfInvalid          a form without its token     403     csrf_invalid
@@ -87,6 +89,26 @@ class LoginRequired(RequestError):
     status_code = 401
     code = "login_required"
     default_detail = "sign in with the admin token at /login"
+
+
+class SignInRefused(RequestError):
+    """An OIDC sign-in that failed: the detail is for the person, ``reason`` for the log.
+
+    Neither ever holds the code, a token or the client secret."""
+
+    status_code = 401
+    code = "sign_in_refused"
+    default_detail = "the sign-in did not succeed; try again or ask an admin"
+
+    def __init__(self, detail: str | None, reason: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+class SignInStale(SignInRefused):
+    status_code = 400
+    code = "sign_in_stale"
+    default_detail = "the sign-in was started in another window or took too long; try again"
 
 
 class MachineMismatch(RequestError):

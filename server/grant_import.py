@@ -21,7 +21,12 @@ from shadowmap.server.db import open_database, session_factory
 from shadowmap.server.grant_store import ImportSummary, store_batch
 from shadowmap.server.idp import connector_for
 from shadowmap.server.idp.http import LiveClient, load_credential
-from shadowmap.server.idp.interface import GrantBatch, IdpFileInvalid, Provider
+from shadowmap.server.idp.interface import (
+    DEFAULT_LOOKBACK_DAYS,
+    GrantBatch,
+    IdpFileInvalid,
+    Provider,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +46,7 @@ class ImportRequest:
     live: bool = False
     base_url: str | None = None
     token_file: Path | None = None
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS  # how far back --live reads audit logs
 
 
 def run_import(
@@ -62,7 +68,12 @@ def run_import(
 def _read(
     request: ImportRequest, environ: Mapping[str, str], sleep: Callable[[float], None] | None
 ) -> GrantBatch:
-    connector = connector_for(request.provider)
+    if request.lookback_days < 1:
+        raise UsageError(
+            f"--lookback-days must be 1 or more, not {request.lookback_days}",
+            hint=f"the default is {DEFAULT_LOOKBACK_DAYS} (Entra's sign-in log retention)",
+        )
+    connector = connector_for(request.provider, request.lookback_days)
     if request.live == bool(request.files):
         raise UsageError(
             "give either --file (one or more export files) or --live",

@@ -16,7 +16,10 @@ from sqlalchemy.orm import Session
 
 from shadowmap.server import people
 from shadowmap.server.idp.interface import (
+    APP_ONLY,
+    EVERYONE,
     App,
+    ConsentType,
     Grant,
     GrantBatch,
     GrantStatus,
@@ -174,8 +177,9 @@ def _revoke_missing(session: Session, batch: GrantBatch, seen: set[int], now: da
     )
     revoked = 0
     for grant, user in session.execute(query):
-        covered = "*" in batch.complete_for or (user or "") in batch.complete_for
-        if covered and grant.id not in seen:
+        app_only = grant.consent == ConsentType.APPLICATION.value
+        holder = user or (APP_ONLY if app_only else EVERYONE)
+        if batch.covers(holder) and grant.id not in seen:
             grant.status = GrantStatus.REVOKED.value
             grant.revoked_at = grant.revoked_at or now
             revoked += 1

@@ -67,11 +67,20 @@ def ingest(
         raise MachineMismatch()
     # Serialises one device's reports across replicas (FOR UPDATE; SQLite locks anyway).
     session.refresh(device, with_for_update=True)
+    now = utcnow()
+    if not report.sources and not report.findings:
+        # A heartbeat: the device is alive and resolves nothing. Counted on the device, not
+        # kept as a report row, so a fleet's heartbeats do not grow the reports table.
+        _touch_device(device, report, now)
+        device.last_heartbeat_at = now
+        device.heartbeats = (device.heartbeats or 0) + 1
+        people.link_devices(session, rules, {device.id})
+        session.commit()
+        return ReportAccepted(report_id=report.report_id, status="heartbeat")
     if _already_stored(session, device.id, report.report_id):
         logger.info("report from device %s was stored before; duplicate", device.id)
         return ReportAccepted(report_id=report.report_id, status="duplicate")
 
-    now = utcnow()
     session.add(_report_record(device, upload, now))
     existing = _findings_of(session, device.id)
     seen = _upsert_findings(session, device.id, existing, report.findings, now)

@@ -54,6 +54,7 @@ class AppView:
     sso_note: str | None
     native: bool
     match: VendorMatch
+    first_party: bool = False  # the IdP's own vendor publishes it (Microsoft's tenants)
 
 
 @dataclass
@@ -77,6 +78,7 @@ class GrantView:
     first_seen: datetime
     match: VendorMatch
     native: bool
+    first_party: bool = False
 
 
 @dataclass
@@ -179,6 +181,7 @@ def _app_view(catalog: Catalog, app: IdpApp) -> AppView:
         sso_note=app.sso_note,
         native=app.native,
         match=match_app(catalog, _facts(app)),
+        first_party=app.first_party,
     )
 
 
@@ -216,6 +219,7 @@ def _grants(
                 first_seen=grant.first_seen,
                 match=app.match,
                 native=app.native,
+                first_party=app.first_party,
             )
         )
     return views

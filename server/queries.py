@@ -30,6 +30,8 @@ def list_devices(session: Session) -> list[DeviceOut]:
             email=device.email,
             enrolled_at=device.enrolled_at,
             last_seen=device.last_seen,
+            last_heartbeat_at=device.last_heartbeat_at,
+            heartbeats=device.heartbeats or 0,
             finding_counts=counts.get(device.id, FindingCounts()),
         )
         for device in devices

@@ -47,7 +47,7 @@ class EnrollResponse(BaseModel):
 
 class ReportAccepted(BaseModel):
     report_id: str
-    status: Literal["stored", "duplicate"]
+    status: Literal["stored", "duplicate", "heartbeat"]
 
 
 class FindingCounts(BaseModel):
@@ -64,6 +64,8 @@ class DeviceOut(BaseModel):
     email: str | None
     enrolled_at: datetime
     last_seen: datetime
+    last_heartbeat_at: datetime | None = None
+    heartbeats: int = 0
     finding_counts: FindingCounts
 
 

@@ -91,6 +91,9 @@ class Device(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 hex
     enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    # A heartbeat (a report that covers no source) only moves these; it is not a report row.
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    heartbeats: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ReportRecord(Base):
@@ -141,17 +144,26 @@ class Role(str, Enum):
 
 
 class UserAccount(Base):
-    """A local account for the pages; the password is kept only as an Argon2id hash."""
+    """An account for the pages: local (the password kept only as an Argon2id hash) or an
+    OIDC subject's (no password; keyed by issuer and subject, the only stable identifier
+    per OpenID Connect Core 1.0, 5.7)."""
 
     __tablename__ = "user_accounts"
+    __table_args__ = (
+        UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_user_accounts_oidc"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # None: OIDC only
     role: Mapped[str] = mapped_column(String(16))  # a Role value
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # OpenID Connect Core 1.0 2: sub is at most 255 ASCII characters, unique per issuer.
+    oidc_issuer: Mapped[str | None] = mapped_column(String(512))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))  # as the IdP last said
 
 
 class ApiToken(Base):

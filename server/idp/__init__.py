@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-from shadowmap.server.idp.interface import Connector, Provider
+from shadowmap.server.idp.interface import DEFAULT_LOOKBACK_DAYS, Connector, Provider
 
 
-def connector_for(provider: Provider) -> Connector:
+def connector_for(provider: Provider, lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> Connector:
+    """The provider's connector; a sweep reads audit and sign-in logs this far back."""
     from shadowmap.server.idp.entra import EntraConnector
     from shadowmap.server.idp.google import GoogleConnector
     from shadowmap.server.idp.okta import OktaConnector
@@ -18,4 +19,4 @@ def connector_for(provider: Provider) -> Connector:
         Provider.ENTRA: EntraConnector,
         Provider.OKTA: OktaConnector,
     }
-    return connectors[provider]()
+    return connectors[provider](lookback_days)

@@ -98,3 +98,12 @@ def text_or_none(value: object) -> str | None:
 def lower_email(value: object) -> str | None:
     text = text_or_none(value)
     return text.lower() if text and "@" in text else None
+
+
+def as_dict(value: object) -> dict[str, Any]:
+    """The value when it is a JSON object, else an empty one (log shapes vary)."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []

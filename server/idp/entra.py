@@ -1,4 +1,6 @@
-"""Microsoft Entra ID grants: Graph oauth2PermissionGrants joined to servicePrincipals.
+"""Microsoft Entra ID grants: Graph oauth2PermissionGrants joined to servicePrincipals,
+app-only grants from app role assignments, and their dates from directoryAudits and
+signIns (entra_activity.py).
 
 A grant's clientId is the client service principal's object id, not its appId; the
 service principal gives the appId, publisher and verified publisher. Also reads the CSV
@@ -8,12 +10,18 @@ that Get-AzureADPSPermissions and CrowdStrike's CRT write (research/idp-anchors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shadowmap.server.idp import entra_activity as activity
 from shadowmap.server.idp.common import domains, lower_email, sniff, split_scopes, text_or_none
+from shadowmap.server.idp.events import Tally, apply_events
 from shadowmap.server.idp.interface import (
+    APP_ONLY,
+    EVERYONE,
     ApiClient,
     App,
     Connector,
@@ -25,6 +33,7 @@ from shadowmap.server.idp.interface import (
     IdpFileInvalid,
     Provider,
     Skipped,
+    covered,
 )
 
 logger = logging.getLogger(__name__)
@@ -39,48 +48,75 @@ SP_PATH = "/servicePrincipals"
 USERS_PATH = "/users"
 SP_FIELDS = (
     "id,appId,displayName,appDisplayName,publisherName,verifiedPublisher,"
-    "appOwnerOrganizationId,homepage,replyUrls,info,servicePrincipalType"
+    "appOwnerOrganizationId,homepage,replyUrls,info,servicePrincipalType,appRoles"
 )
 USER_FIELDS = "id,userPrincipalName,mail,displayName,accountEnabled"
 PAGE_SIZE = "999"
+# What a sweep names each optional read in its sources.
+LIVE_SOURCES = {
+    "roles": "appRoleAssignedTo",
+    "audits": activity.AUDITS_PATH,
+    "sign_ins": activity.SIGN_INS_PATH,
+}
 # The columns every Get-AzureADPSPermissions CSV has; CRT adds ClientAppId and UPNs.
 CSV_COLUMNS = frozenset({"PermissionType", "ClientObjectId", "ClientDisplayName", "Permission"})
+
+
+@dataclass
+class Export:
+    """The Graph collections one import read, by kind, and which kinds were read: the
+    grants and roles listings are full state, so what they lack is revoked."""
+
+    grants: list[dict[str, Any]] = field(default_factory=list)
+    sps: list[dict[str, Any]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)
+    roles: list[dict[str, Any]] = field(default_factory=list)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    sign_ins: list[dict[str, Any]] = field(default_factory=list)
+    read: set[str] = field(default_factory=set)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def add(self, kind: str, items: list[dict[str, Any]]) -> None:
+        getattr(self, kind).extend(items)
+        self.read.add(kind)
 
 
 class EntraConnector(Connector):
     provider = Provider.ENTRA
 
     def read_files(self, paths: Sequence[Path]) -> GrantBatch:
-        found: dict[str, list[dict[str, Any]]] = {"grants": [], "sps": [], "users": []}
+        export = Export()
         rows: list[dict[str, str]] = []
         for path in paths:
             kind, data = sniff(path)
             if kind == "csv":
                 rows.extend(_check_csv(data, path))
             else:
-                what, items = _classify(data, path)
-                found[what].extend(items)
+                export.add(*_classify(data, path))
         if rows:
-            return _from_csv(rows, found["users"])
-        return join(found["grants"], found["sps"], found["users"], ("graph export",))
+            return _from_csv(rows, export)
+        return join(export, ("graph export",))
 
     def sweep(self, api: ApiClient) -> GrantBatch:
-        grants = list(_pages(api, GRANTS_PATH, {"$top": PAGE_SIZE}))
-        sps = list(_pages(api, SP_PATH, {"$top": PAGE_SIZE, "$select": SP_FIELDS}))
-        users = list(_pages(api, USERS_PATH, {"$top": PAGE_SIZE, "$select": USER_FIELDS}))
-        return join(grants, sps, users, (GRANTS_PATH, SP_PATH, USERS_PATH))
-
-
-def _pages(api: ApiClient, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
-    """Every item of a Graph collection, following @odata.nextLink (which keeps the query)."""
-    url: str | None = path
-    query: dict[str, str] | None = params
-    while url:
-        body = api.get_json(url, query).body
-        if not isinstance(body, dict):
-            return
-        yield from (item for item in body.get("value") or [] if isinstance(item, dict))
-        url, query = body.get("@odata.nextLink"), None
+        export = Export()
+        export.add("grants", list(activity.graph_pages(api, GRANTS_PATH, {"$top": PAGE_SIZE})))
+        sp_query = {"$top": PAGE_SIZE, "$select": SP_FIELDS}
+        export.add("sps", list(activity.graph_pages(api, SP_PATH, sp_query)))
+        user_query = {"$top": PAGE_SIZE, "$select": USER_FIELDS}
+        export.add("users", list(activity.graph_pages(api, USERS_PATH, user_query)))
+        sources = [GRANTS_PATH, SP_PATH, USERS_PATH]
+        since = activity.since_days(datetime.now(UTC), self.lookback_days)
+        for kind, (items, refused) in (
+            ("roles", activity.read_assignments(api, export.sps)),
+            ("audits", activity.read_audits(api, since)),
+            ("sign_ins", activity.read_sign_ins(api, since)),
+        ):
+            if refused:
+                export.skipped.append(refused)
+            else:
+                export.add(kind, items)
+                sources.append(LIVE_SOURCES[kind])
+        return join(export, tuple(sources))
 
 
 def _classify(data: Any, path: Path) -> tuple[str, list[dict[str, Any]]]:
@@ -89,50 +125,76 @@ def _classify(data: Any, path: Path) -> tuple[str, list[dict[str, Any]]]:
         raise IdpFileInvalid(f"{path} is not a Graph collection", hint="export with `value`")
     context = str(data.get("@odata.context", "")) if isinstance(data, dict) else ""
     first = next((i for i in items if isinstance(i, dict)), {})
-    if "oauth2PermissionGrants" in context or "consentType" in first:
-        return "grants", items
-    if "servicePrincipals" in context or "servicePrincipalType" in first or "appId" in first:
-        return "sps", items
+    kind = _kind(context.lower(), first)
+    if kind is None:
+        raise IdpFileInvalid(
+            f"{path} is not oauth2PermissionGrants, servicePrincipals, users, "
+            "appRoleAssignments, directoryAudits or signIns",
+            hint="export those Graph collections (docs/collector.md)",
+        )
+    return kind, [i for i in items if isinstance(i, dict)]
+
+
+def _kind(context: str, first: dict[str, Any]) -> str | None:
+    # Most specific first: sign-ins and role assignments carry appId and
+    # userPrincipalName too, and an appRoleAssignedTo context names servicePrincipals.
+    if "oauth2permissiongrants" in context or "consentType" in first:
+        return "grants"
+    if "/approleassign" in context or "appRoleId" in first:
+        return "roles"
+    if "directoryaudits" in context or "activityDisplayName" in first:
+        return "audits"
+    if "signins" in context or {"createdDateTime", "appId", "userId"} <= set(first):
+        return "sign_ins"
+    if "serviceprincipals" in context or "servicePrincipalType" in first or "appId" in first:
+        return "sps"
     if "#users" in context or "userPrincipalName" in first:
-        return "users", items
-    raise IdpFileInvalid(
-        f"{path} is not oauth2PermissionGrants, servicePrincipals or users",
-        hint="export those three Graph collections (docs/collector.md)",
-    )
+        return "users"
+    return None
 
 
-def join(
-    grants: list[dict[str, Any]],
-    sps: list[dict[str, Any]],
-    users: list[dict[str, Any]],
-    sources: tuple[str, ...],
-) -> GrantBatch:
-    by_object = {str(sp.get("id")): sp for sp in sps if sp.get("id")}
-    identities = _identities(users)
-    skipped: list[Skipped] = []
-    out: dict[str, Grant] = {}
-    for grant in grants:
-        client_sp = by_object.get(str(grant.get("clientId")))
-        if client_sp is None:
-            skipped.append(
-                Skipped(
-                    f"grant {grant.get('id')}", "its client service principal is not in the import"
-                )
-            )
-        made = _grant(grant, client_sp, by_object.get(str(grant.get("resourceId"))))
+def join(export: Export, sources: tuple[str, ...]) -> GrantBatch:
+    """Grants joined to their service principals, app-only grants, then the dates the
+    audit and sign-in logs give; full state only for the listings it read."""
+    by_object = {str(sp.get("id")): sp for sp in export.sps if sp.get("id")}
+    identities = _identities(export.users)
+    tally = Tally()
+    out, skipped = _delegated(export.grants, by_object)
+    for grant in activity.app_only_grants(export.roles, by_object, tally):
+        out[grant.key] = grant
+    listings = (("grants", EVERYONE), ("roles", APP_ONLY))
+    complete = frozenset(holder for kind, holder in listings if kind in export.read)
+    events = activity.audit_events(export.audits, by_object, tally)
+    events += activity.sign_in_events(export.sign_ins, tally)
+    out = apply_events(Provider.ENTRA, out, events, lambda holder: covered(complete, holder))
+    for made in out.values():
         if made.user_id and made.user_id not in identities:
-            identities[made.user_id] = _missing_user(made.user_id, bool(users))
-        out[made.key] = made
-    apps = {app.client_id: app for app in (_app(sp) for sp in sps)}
+            identities[made.user_id] = _missing_user(made.user_id, bool(export.users))
+    apps = {app.client_id: app for app in (_app(sp) for sp in export.sps)}
     return GrantBatch(
         provider=Provider.ENTRA,
         identities=tuple(identities.values()),
         apps=tuple(apps.values()),
         grants=tuple(out.values()),
-        complete_for=frozenset({"*"}),  # the grants collection is the tenant's whole state
-        skipped=tuple(skipped),
+        complete_for=complete,
+        skipped=tuple(skipped + export.skipped + tally.skipped()),
         sources=sources,
     )
+
+
+def _delegated(
+    grants: list[dict[str, Any]], by_object: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Grant], list[Skipped]]:
+    out: dict[str, Grant] = {}
+    skipped: list[Skipped] = []
+    for grant in grants:
+        client_sp = by_object.get(str(grant.get("clientId")))
+        if client_sp is None:
+            where = f"grant {grant.get('id')}"
+            skipped.append(Skipped(where, "its client service principal is not in the import"))
+        made = _grant(grant, client_sp, by_object.get(str(grant.get("resourceId"))))
+        out[made.key] = made
+    return out, skipped
 
 
 def _grant(
@@ -196,8 +258,9 @@ def _check_csv(rows: list[dict[str, str]], path: Path) -> list[dict[str, str]]:
     return rows
 
 
-def _from_csv(rows: list[dict[str, str]], users: list[dict[str, Any]]) -> GrantBatch:
-    """One row per scope: grouped back into grants by type, client, resource and principal."""
+def _from_csv(rows: list[dict[str, str]], export: Export) -> GrantBatch:
+    """One row per scope: grouped back into grants by type, client, resource and principal.
+    It lists delegated and application permissions, so it is the full state of both."""
     grants: dict[str, dict[str, Any]] = {}
     sps: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -215,7 +278,11 @@ def _from_csv(rows: list[dict[str, str]], users: list[dict[str, Any]]) -> GrantB
                     },
                 )
     people = [_csv_user(row) for row in rows if row.get("PrincipalObjectId")]
-    return join(list(grants.values()), list(sps.values()), users or people, ("permissions csv",))
+    export.users = export.users or people
+    export.add("grants", list(grants.values()))
+    export.add("roles", [])
+    export.sps = list(sps.values()) + export.sps
+    return join(export, ("permissions csv",))
 
 
 def _csv_grant(row: dict[str, str]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from shadowmap.server.idp.interface import ApiClient, IdpError, Page, Provider
+from shadowmap.server.idp.interface import ApiClient, IdpDenied, IdpError, Page, Provider
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ MAX_ATTEMPTS = 6
 MAX_WAIT_S = 120.0
 FIRST_BACKOFF_S = 1.0
 REQUEST_TIMEOUT_S = 30.0
+# The longest IdP error code kept from a refusal (Graph `error.code`, Okta `errorCode`).
+MAX_DETAIL = 80
 
 
 def load_credential(provider: Provider, token_file: Path | None, environ: Mapping[str, str]) -> str:
@@ -125,9 +127,11 @@ class LiveClient(ApiClient):
 
     def _page(self, response: requests.Response, url: str) -> Page:
         if response.status_code in (401, 403):
-            raise IdpError(
+            raise IdpDenied(
                 f"{self.provider.value} refused the credential (HTTP {response.status_code})",
                 hint="the token is expired or lacks the read scopes docs/collector.md lists",
+                status=response.status_code,
+                detail=error_code(response),
             )
         if response.status_code != 200:
             raise IdpError(
@@ -156,6 +160,19 @@ def retry_after(header: str | None, fallback: float) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return min(MAX_WAIT_S, max(0.0, (when - datetime.now(UTC)).total_seconds()))
+
+
+def error_code(response: requests.Response) -> str:
+    """The IdP's error code from a refusal's body (Graph or Okta shape); "" when none."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    error = body.get("error")
+    code = error.get("code") if isinstance(error, dict) else body.get("errorCode")
+    return str(code)[:MAX_DETAIL] if isinstance(code, str) else ""
 
 
 def _path(url: str) -> str:

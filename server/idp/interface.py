@@ -5,6 +5,9 @@ writes to the database (grant_store.py does) and never logs a credential.
 
     ShadowmapError (shadowmap.agent.errors)
     └── IdpError               a live IdP call failed or was refused      exit 3
+        ├── IdpDenied          the IdP answered 401 or 403: the token     exit 3
+        │                      lacks a permission (a sweep skips optional
+        │                      endpoints that answer 403 and goes on)
         └── IdpFileInvalid     an export file is not one this provider    exit 2
                                writes (or is not readable)
 """
@@ -22,6 +25,16 @@ from pathlib import Path
 from shadowmap.agent.errors import EXIT_USAGE, ShadowmapError
 
 logger = logging.getLogger(__name__)
+
+# Who holds a grant that no single user holds: the first part of Grant.key and the
+# markers GrantBatch.complete_for uses for "every admin-consented grant" and "every
+# app-only grant".
+EVERYONE = "*"
+APP_ONLY = "app"
+# How far back a live sweep reads audit and sign-in logs. Entra keeps sign-ins and
+# directoryAudits 30 days with P1/P2 ("Microsoft Entra data retention"), Okta its
+# System Log 90 days; both figures are unverified here. 30 fits both.
+DEFAULT_LOOKBACK_DAYS = 30
 
 
 class Provider(str, Enum):
@@ -50,6 +63,17 @@ class IdentityStatus(str, Enum):
 
 class IdpError(ShadowmapError):
     """A live call to an IdP failed; the hint says what to check."""
+
+
+class IdpDenied(IdpError):
+    """The IdP refused a call (401 or 403); ``detail`` is its error code, if it sent one."""
+
+    def __init__(
+        self, message: str, hint: str | None = None, status: int = 403, detail: str = ""
+    ) -> None:
+        super().__init__(message, hint)
+        self.status = status
+        self.detail = detail
 
 
 class IdpFileInvalid(IdpError):
@@ -100,9 +124,14 @@ class Grant:
     revoked_at: datetime | None = None
 
     @property
+    def holder(self) -> str:
+        """The user id, or EVERYONE for admin consent, or APP_ONLY for app-only access."""
+        everyone = APP_ONLY if self.consent is ConsentType.APPLICATION else EVERYONE
+        return self.user_id or everyone
+
+    @property
     def key(self) -> str:
-        everyone = "app" if self.consent is ConsentType.APPLICATION else "*"
-        return "\x1f".join([self.user_id or everyone, self.client_id, self.resource])
+        return "\x1f".join([self.holder, self.client_id, self.resource])
 
 
 @dataclass(frozen=True)
@@ -115,8 +144,10 @@ class Skipped:
 
 @dataclass(frozen=True)
 class GrantBatch:
-    """What one import or sweep read. ``complete_for`` lists the users whose grants it
-    holds in full (a tokens.list answer), so their grants it lacks are revoked."""
+    """What one import or sweep read. ``complete_for`` lists the holders whose grants it
+    holds in full (a tokens.list answer), so their grants it lacks are revoked: user ids,
+    EVERYONE for every grant that is not app-only (a tenant's whole grants collection),
+    APP_ONLY for every app-only grant (its app role assignments)."""
 
     provider: Provider
     identities: tuple[Identity, ...] = ()
@@ -126,11 +157,26 @@ class GrantBatch:
     skipped: tuple[Skipped, ...] = ()
     sources: tuple[str, ...] = field(default=())  # what was read: file kinds or endpoints
 
+    def covers(self, holder: str) -> bool:
+        """Whether this batch is the full state of the grants of this holder."""
+        return covered(self.complete_for, holder)
+
+
+def covered(complete_for: frozenset[str], holder: str) -> bool:
+    """Whether a listing complete for these holders holds every grant of ``holder``."""
+    if holder == APP_ONLY:
+        return APP_ONLY in complete_for
+    return EVERYONE in complete_for or holder in complete_for
+
 
 class Connector(ABC):
-    """One identity provider: its export files, and its live API."""
+    """One identity provider: its export files, and its live API. ``lookback_days``
+    bounds how far back a sweep reads audit and sign-in logs."""
 
     provider: Provider
+
+    def __init__(self, lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> None:
+        self.lookback_days = lookback_days
 
     @abstractmethod
     def read_files(self, paths: Sequence[Path]) -> GrantBatch:

@@ -1,5 +1,6 @@
 """Okta grants and apps: user grants (one object per scope, grouped by user and client),
-the apps list (SSO apps are how an organisation provisions a vendor) and the users list.
+the apps list (SSO apps are how an organisation provisions a vendor), the users list,
+and grant, revoke and use dates from the System Log (okta_log.py).
 
 Pages follow the Link header's rel="next" (research/idp-anchors.md section 3).
 """
@@ -8,10 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shadowmap.server.idp import okta_log
 from shadowmap.server.idp.common import domains, lower_email, parse_time, sniff, text_or_none
+from shadowmap.server.idp.events import Tally, apply_events
 from shadowmap.server.idp.interface import (
     ApiClient,
     App,
@@ -24,6 +29,8 @@ from shadowmap.server.idp.interface import (
     IdentityStatus,
     IdpFileInvalid,
     Provider,
+    Skipped,
+    covered,
 )
 
 logger = logging.getLogger(__name__)
@@ -37,27 +44,41 @@ APPS_PATH = "/api/v1/apps"
 PAGE_SIZE = "200"
 
 
+@dataclass
+class Export:
+    """What one import read, by kind: grants, apps, users, System Log events."""
+
+    grants: list[dict[str, Any]] = field(default_factory=list)
+    apps: list[dict[str, Any]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
 class OktaConnector(Connector):
     provider = Provider.OKTA
 
     def read_files(self, paths: Sequence[Path]) -> GrantBatch:
-        grants: list[dict[str, Any]] = []
-        apps: list[dict[str, Any]] = []
-        users: list[dict[str, Any]] = []
+        export = Export()
         for path in paths:
             kind, data = sniff(path)
             what, items = _classify(kind, data, path)
-            {"grants": grants, "apps": apps, "users": users}[what].extend(items)
-        return combine(grants, apps, users, ("okta export",))
+            getattr(export, what).extend(items)
+        return combine(export, ("okta export",))
 
     def sweep(self, api: ApiClient) -> GrantBatch:
-        users = list(_pages(api, USERS_PATH, {"limit": PAGE_SIZE}))
-        grants: list[dict[str, Any]] = []
-        for user in users:
+        export = Export(users=list(_pages(api, USERS_PATH, {"limit": PAGE_SIZE})))
+        for user in export.users:
             path = GRANTS_PATH.format(user=user.get("id"))
-            grants.extend(_pages(api, path, {"limit": PAGE_SIZE, "expand": "scope"}))
-        apps = list(_pages(api, APPS_PATH, {"limit": PAGE_SIZE}))
-        return combine(grants, apps, users, (USERS_PATH, "grants per user", APPS_PATH))
+            export.grants.extend(_pages(api, path, {"limit": PAGE_SIZE, "expand": "scope"}))
+        export.apps = list(_pages(api, APPS_PATH, {"limit": PAGE_SIZE}))
+        sources = [USERS_PATH, "grants per user", APPS_PATH]
+        logs, refused = okta_log.read_logs(api, datetime.now(UTC), self.lookback_days)
+        if refused:
+            export.skipped.append(refused)
+        else:
+            export.logs, sources = logs, [*sources, okta_log.LOGS_PATH]
+        return combine(export, tuple(sources))
 
 
 def _pages(api: ApiClient, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
@@ -77,41 +98,48 @@ def _classify(kind: str, data: Any, path: Path) -> tuple[str, list[dict[str, Any
         return "grants", items
     first = data[0] if kind == "json" and data and isinstance(data[0], dict) else None
     if first is None:
-        raise IdpFileInvalid(f"{path} is not an Okta grants, apps or users export")
+        raise IdpFileInvalid(f"{path} is not an Okta grants, apps, users or System Log export")
+    if "eventType" in first:
+        return "logs", [item for item in data if isinstance(item, dict)]
     if "scopeId" in first:
         return "grants", data
     if "signOnMode" in first:
         return "apps", data
     if "profile" in first:
         return "users", data
-    raise IdpFileInvalid(f"{path} is not an Okta grants, apps or users export")
+    raise IdpFileInvalid(f"{path} is not an Okta grants, apps, users or System Log export")
 
 
-def combine(
-    grants: list[dict[str, Any]],
-    apps: list[dict[str, Any]],
-    users: list[dict[str, Any]],
-    sources: tuple[str, ...],
-) -> GrantBatch:
-    identities = {i.external_id: i for i in map(_identity, users)}
+def combine(export: Export, sources: tuple[str, ...]) -> GrantBatch:
+    """Grants grouped by user and client, then the System Log's dates laid onto them."""
+    identities = {i.external_id: i for i in map(_identity, export.users)}
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for grant in grants:
+    for grant in export.grants:
         if grant.get("userId") and grant.get("clientId"):
             grouped.setdefault((str(grant["userId"]), str(grant["clientId"])), []).append(grant)
-    made = [_grant(user, client, parts) for (user, client), parts in grouped.items()]
+    listed = {g.key: g for g in (_grant(u, c, parts) for (u, c), parts in grouped.items())}
     for (user, _client), parts in grouped.items():
         title = ((parts[0].get("_links") or {}).get("user") or {}).get("title")
         identities.setdefault(user, Identity(Provider.OKTA, user, display_name=title))
-    known_apps = {a.client_id: a for a in map(_app, apps)}
+    known_apps = {a.client_id: a for a in map(_app, export.apps)}
     for (_user, client), parts in grouped.items():
         title = ((parts[0].get("_links") or {}).get("app") or {}).get("title")
         known_apps.setdefault(client, App(Provider.OKTA, client, str(title or client)))
+    complete = frozenset(user for user, _ in grouped) | frozenset(identities)
+    tally = Tally()
+    events = okta_log.log_events(export.logs, tally)
+    made = apply_events(Provider.OKTA, listed, events, lambda holder: covered(complete, holder))
+    names = {e.client_id: e.app_name for e in events if e.app_name}
+    for client in {g.client_id for g in made.values()} - set(known_apps):
+        # A grant only the log knows: its app as the log names it.
+        known_apps[client] = App(Provider.OKTA, client, names.get(client) or client)
     return GrantBatch(
         provider=Provider.OKTA,
         identities=tuple(identities.values()),
         apps=tuple(known_apps.values()),
-        grants=tuple(made),
-        complete_for=frozenset(user for user, _ in grouped) | frozenset(identities),
+        grants=tuple(made.values()),
+        complete_for=complete,
+        skipped=tuple(export.skipped + tally.skipped()),
         sources=sources,
     )
 

@@ -24,7 +24,10 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/reports",
     status_code=201,
-    responses={200: {"model": ReportAccepted, "description": "a duplicate"}, **REFUSALS},
+    responses={
+        200: {"model": ReportAccepted, "description": "a duplicate, or a heartbeat"},
+        **REFUSALS,
+    },
 )
 def post_report(
     device: CurrentDevice,
@@ -34,6 +37,6 @@ def post_report(
     settings: AppSettings,
 ) -> ReportAccepted:
     accepted = ingest.ingest(session, device, upload, settings.join_rules)
-    if accepted.status == "duplicate":
+    if accepted.status in ("duplicate", "heartbeat"):
         response.status_code = 200
     return accepted

@@ -1,4 +1,5 @@
-"""The pages' front door: the overview at ``/``, sign-in (account or admin token), sign-out.
+"""The pages' front door: the overview at ``/``, sign-in (account, admin token, or the
+OIDC button that routes/ui_oidc.py serves), sign-out.
 
 Every string on a page came from an endpoint or an IdP and is untrusted: Jinja2 escapes it.
 """
@@ -47,7 +48,33 @@ def overview(request: Request, session: DbSession, me: PageUser) -> Response:
 def login_form(request: Request, settings: AppSettings, session: DbSession) -> Response:
     if session_principal(request, settings, session) is not None:
         return RedirectResponse("/", status_code=SEE_OTHER)
-    return page(request, "login.html", {"failed": False}, None)
+    return login_page(request, settings)
+
+
+def login_page(
+    request: Request,
+    settings: AppSettings,
+    status: int = 200,
+    *,
+    failed: bool = False,
+    problem: str | None = None,
+) -> Response:
+    """The login page; ``problem`` is a plain message for the person (a refused OIDC sign-in)."""
+    oidc_name = settings.oidc.name if settings.oidc else None
+    context = {"failed": failed, "problem": problem, "oidc_name": oidc_name}
+    return page(request, "login.html", context, None, status)
+
+
+def start_session(response: Response, settings: AppSettings, name: str) -> None:
+    """Sets the signed session cookie for the account ``name`` (or the admin token's)."""
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        auth.new_session(settings, name),
+        max_age=auth.SESSION_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=settings.tls,
+    )
 
 
 @router.post("/login", dependencies=[SameOrigin])
@@ -62,17 +89,10 @@ def login(
     name = _signed_in_as(settings, session, token, username, password)
     if name is None:
         logger.info("refused a sign-in")
-        return page(request, "login.html", {"failed": True}, None, 401)
+        return login_page(request, settings, 401, failed=True)
 
     response = RedirectResponse("/", status_code=SEE_OTHER)
-    response.set_cookie(
-        auth.SESSION_COOKIE,
-        auth.new_session(settings, name),
-        max_age=auth.SESSION_MAX_AGE_S,
-        httponly=True,
-        samesite="strict",
-        secure=settings.tls,
-    )
+    start_session(response, settings, name)
     return response
 
 

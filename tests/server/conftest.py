@@ -210,15 +210,18 @@ def wait_healthy(
 def serve_app() -> Iterator[Callable[..., Collector]]:
     """Factory: create_app on a database, served by uvicorn in a thread on a free port.
 
-    ``prepare`` may add to the app first (a route that fails, say)."""
+    ``prepare`` may add to the app first (a route that fails, say); other keywords are
+    Settings fields (``oidc=...``)."""
     from shadowmap.server.app import create_app
     from shadowmap.server.settings import Settings
 
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def serve(url: str, prepare: Callable[[FastAPI], None] | None = None) -> Collector:
+    def serve(
+        url: str, prepare: Callable[[FastAPI], None] | None = None, **fields: Any
+    ) -> Collector:
         port = free_port()
-        app = create_app(Settings(url, ENROLL_SECRET, ADMIN_TOKEN, port=port))
+        app = create_app(Settings(url, ENROLL_SECRET, ADMIN_TOKEN, port=port, **fields))
         if prepare is not None:
             prepare(app)
         config = uvicorn.Config(app, port=port, log_config=None)

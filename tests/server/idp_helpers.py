@@ -26,6 +26,38 @@ ENTRA_FILES = (
     "graph-users.json",
 )
 OKTA_FILES = ("okta-user-grants.json", "okta-apps.json", "okta-users.json")
+# Dates, use and app-only permissions: built from the documented response shapes (see
+# tests/assets/idp/README.md), with the ids of the samples above.
+ENTRA_ACTIVITY_FILES = (
+    "graph-directoryAudits.json",
+    "graph-signIns.json",
+    "graph-appRoleAssignments.json",
+)
+OKTA_LOG_FILE = "okta-system-log.json"
+# The directoryAudits queries an Entra sweep makes, one per activity, in this order.
+AUDIT_ACTIVITIES = (
+    "Consent to application",
+    "Add delegated permission grant",
+    "Remove delegated permission grant",
+    "Remove app role assignment from service principal",
+)
+GRAPH_SP = "5f1e0a9b-0000-4000-8000-00000000a001"
+# Microsoft Graph's app roles as its service principal lists them with $select=appRoles
+# (ids from merill/microsoft-info GraphAppRoles.csv).
+GRAPH_APP_ROLES = [
+    {
+        "allowedMemberTypes": ["Application"],
+        "id": "01d4889c-1287-42c6-ac1f-5d1e02578ef6",
+        "value": "Files.Read.All",
+        "isEnabled": True,
+    },
+    {
+        "allowedMemberTypes": ["Application"],
+        "id": "332a536c-c7ef-4017-ab91-336970924f0d",
+        "value": "Sites.Read.All",
+        "isEnabled": True,
+    },
+]
 
 
 def asset(name: str) -> Path:
@@ -143,24 +175,62 @@ def google_replay(server: ReplayServer) -> None:
     )
 
 
-def entra_replay(server: ReplayServer) -> None:
-    """Each Graph collection in two pages by @odata.nextLink; a 429 before grants page two."""
+def entra_replay(
+    server: ReplayServer, activity: bool = False, audits_refused: bool = False
+) -> None:
+    """Each Graph collection in two pages by @odata.nextLink; a 429 before grants page two.
+    Without ``activity`` the audit and sign-in logs are empty and Microsoft Graph lists
+    no app roles; with it they serve the activity samples (entra_activity_replay)."""
     for path, name in (
         ("/oauth2PermissionGrants", ENTRA_FILES[0]),
         ("/servicePrincipals", ENTRA_FILES[1]),
         ("/users", ENTRA_FILES[2]),
     ):
         items = sample(name)["value"]
+        if path == "/servicePrincipals" and activity:
+            items = [
+                {**i, "appRoles": GRAPH_APP_ROLES} if i["id"] == GRAPH_SP else i for i in items
+            ]
         half = len(items) // 2
         page_two = f"{{base}}{path}/page2"
         server.add(path, Reply(body={"value": items[:half], "@odata.nextLink": page_two}))
         if path == "/oauth2PermissionGrants":
             server.add(f"{path}/page2", TOO_MANY)
         server.add(f"{path}/page2", Reply(body={"value": items[half:]}))
+    if activity:
+        entra_activity_replay(server, audits_refused)
+    else:
+        server.add("/auditLogs/directoryAudits", *[Reply(body={"value": []})] * 4)
+        server.add("/auditLogs/signIns", Reply(body={"value": []}))
 
 
-def okta_replay(server: ReplayServer) -> None:
-    """Users and apps in pages by Link rel="next"; grants per user, one user's behind a 429."""
+def entra_activity_replay(server: ReplayServer, audits_refused: bool = False) -> None:
+    """Graph's app role assignments, the audit events one query per activity, and the
+    sign-ins in two pages with a 429 before the second. ``audits_refused``: the first
+    directoryAudits query answers 403, as a tenant without the permission does."""
+    server.add(
+        f"/servicePrincipals/{GRAPH_SP}/appRoleAssignedTo",
+        Reply(body=sample(ENTRA_ACTIVITY_FILES[2])),
+    )
+    audits = sample(ENTRA_ACTIVITY_FILES[0])["value"]
+    path = "/auditLogs/directoryAudits"
+    if audits_refused:
+        denied = {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient"}}
+        server.add(path, Reply(403, denied))
+    else:
+        for name in AUDIT_ACTIVITIES:
+            found = [a for a in audits if a["activityDisplayName"] == name]
+            server.add(path, Reply(body={"value": found}))
+    sign_ins = sample(ENTRA_ACTIVITY_FILES[1])["value"]
+    next_page = "{base}/auditLogs/signIns/page2"
+    path = "/auditLogs/signIns"
+    server.add(path, Reply(body={"value": sign_ins[:3], "@odata.nextLink": next_page}))
+    server.add(f"{path}/page2", TOO_MANY, Reply(body={"value": sign_ins[3:]}))
+
+
+def okta_replay(server: ReplayServer, log: bool = False, log_refused: bool = False) -> None:
+    """Users and apps in pages by Link rel="next"; grants per user, one user's behind a 429;
+    the System Log empty, or (``log``) the log sample in two pages, or refused with 403."""
     users = sample("okta-users.json")
     server.add(
         "/api/v1/users",
@@ -179,3 +249,13 @@ def okta_replay(server: ReplayServer) -> None:
         Reply(body=apps[:3], headers={"Link": '<{base}/api/v1/apps/more>; rel="next"'}),
     )
     server.add("/api/v1/apps/more", Reply(body=apps[3:]))
+    if log_refused:
+        denied = {"errorCode": "E0000006", "errorSummary": "You do not have permission"}
+        server.add("/api/v1/logs", Reply(403, denied))
+    elif log:
+        events = sample(OKTA_LOG_FILE)
+        more = {"Link": '<{base}/api/v1/logs/more>; rel="next"'}
+        server.add("/api/v1/logs", Reply(body=events[:5], headers=more))
+        server.add("/api/v1/logs/more", Reply(body=events[5:]))
+    else:
+        server.add("/api/v1/logs", Reply(body=[]))

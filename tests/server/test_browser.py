@@ -1,5 +1,6 @@
-"""The pages in a real browser: Selenium drives Debian's headless chromium through sign-in,
-search and one page of each kind, and keeps a screenshot of each under test-artifacts/."""
+"""The pages in a real browser: Selenium drives Debian's headless chromium through sign-in
+(a local account, then OIDC through a loopback IdP), search and one page of each kind, and
+keeps a screenshot of each under test-artifacts/."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from shadowmap.agent.models import Finding, Report
 from tests.conftest import Run
 from tests.server.idp_helpers import ENTRA_FILES, GOOGLE_FILES, OKTA_FILES, asset
+from tests.server.oidc_provider import running_provider
 from tests.server.pages_helpers import PASSWORD, new_account
 
 if TYPE_CHECKING:
@@ -106,6 +108,7 @@ def test_a_security_analyst_signs_in_searches_and_opens_each_kind_of_page(
     browser: Any, stocked_process: Collector
 ) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     base = stocked_process.base_url
     if ARTIFACTS.exists():
@@ -123,7 +126,7 @@ def test_a_security_analyst_signs_in_searches_and_opens_each_kind_of_page(
 
     search = browser.find_element(By.CSS_SELECTOR, "form.search input[name=q]")
     search.send_keys("otter\n")
-    assert "/search?q=otter" in browser.current_url
+    WebDriverWait(browser, 10).until(lambda d: "/search?q=otter" in d.current_url)
     assert browser.find_element(By.LINK_TEXT, "Otter.ai")
     shoot(browser, "03-search")
 
@@ -160,3 +163,43 @@ def test_a_security_analyst_signs_in_searches_and_opens_each_kind_of_page(
     topbar = browser.find_element(By.CLASS_NAME, "topbar").value_of_css_property("background-color")
     assert topbar == "rgba(21, 26, 38, 1)"  # the stylesheet applied
     assert len(list(ARTIFACTS.glob("*.png"))) == 13
+
+
+def test_a_person_signs_in_with_the_organisations_idp(
+    browser: Any, start_collector: Callable[..., CollectorProcess], sqlite_url: str, tmp_path: Path
+) -> None:
+    """The whole OIDC flow in chromium, the IdP on another site (localhost, the collector on
+    127.0.0.1), so SameSite rules apply as they would with a real IdP."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with running_provider("localhost") as provider:
+        secret_file = tmp_path / "oidc-client-secret"
+        secret_file.write_text(provider.secret, encoding="utf-8")
+        env = {
+            "SHADOWMAP_OIDC_ISSUER": provider.issuer,
+            "SHADOWMAP_OIDC_CLIENT_ID": provider.client_id,
+            "SHADOWMAP_OIDC_NAME": "Loopback IdP",
+            "SHADOWMAP_OIDC_ADMIN_GROUPS": "shadowmap-admins",
+        }
+        provider.claims = {"groups": ["shadowmap-admins"]}
+        provider.interactive = True
+        options = ("--db", sqlite_url, "--oidc-client-secret-file", str(secret_file))
+        base = start_collector(*options, env=env).collector.base_url
+
+        browser.get(base + "/login")
+        shoot(browser, "10-sso-login")
+        browser.find_element(By.LINK_TEXT, "Sign in with Loopback IdP").click()
+        browser.find_element(By.ID, "continue").click()  # at the IdP, on its site
+        who = WebDriverWait(browser, 15).until(lambda d: d.find_elements(By.CLASS_NAME, "who"))
+        signed_in_as, overview_url = who[0].text, browser.current_url
+        shoot(browser, "11-sso-overview")
+        browser.get(base + "/admin")
+        admin_heading = browser.find_element(By.TAG_NAME, "h1").text
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+    assert signed_in_as == "alice@example.com · admin"
+    assert overview_url == base + "/"
+    assert browser.current_url == base + "/admin" and admin_heading == "Accounts"
+    assert provider.token_answers == [200]
+    assert not errors, errors  # no CSP violation

@@ -97,7 +97,7 @@ def test_a_live_import_reads_the_api_with_the_credential_from_the_environment(
     shadowmap: Callable[..., Run], sqlite_url: str
 ) -> None:
     """Loopback replay server on 127.0.0.1: Okta's 2 user pages, 4 grant lists (one after a 429
-    with Retry-After: 2, which the process waits out) and 2 app pages."""
+    with Retry-After: 2, which the process waits out), 2 app pages and the System Log."""
     with replay() as server:
         okta_replay(server)
         run = shadowmap(
@@ -116,7 +116,7 @@ def test_a_live_import_reads_the_api_with_the_credential_from_the_environment(
 
     assert run.code == 0, run.stderr
     assert "imported okta: 3 grants of 4 identities" in run.stdout
-    assert len(seen) == 9 and all(s.headers["Authorization"] == f"SSWS {CREDENTIAL}" for s in seen)
+    assert len(seen) == 10 and all(s.headers["Authorization"] == f"SSWS {CREDENTIAL}" for s in seen)
     assert CREDENTIAL not in run.everything
 
 

@@ -124,6 +124,33 @@ def test_a_report_updates_the_device(
     assert device["finding_counts"] == {"open": 1, "resolved": 0}
 
 
+def test_a_heartbeat_moves_the_device_and_keeps_no_report_row(
+    collector: Collector,
+    db_url: str,
+    table_rows: Rows,
+    make_report: MakeReport,
+    make_finding: MakeFinding,
+) -> None:
+    token = collector.enroll_ok()["device_token"]
+    kept = make_finding("github")
+    collector.post_report(token, make_report("machine-1", [kept]))
+    before = table_rows(db_url)
+    seen = collector.devices()[0]["last_seen"]
+
+    answers = [
+        collector.post_report(token, make_report("machine-1", [], sources=())) for _ in range(3)
+    ]
+
+    after = table_rows(db_url)
+    device = collector.devices()[0]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert {a.json()["status"] for a in answers} == {"heartbeat"}
+    assert after["reports"] == before["reports"] and after["findings"] == before["findings"]
+    assert device["heartbeats"] == 3 and device["last_seen"] > seen
+    assert device["last_heartbeat_at"] == device["last_seen"]
+    assert set(_by_id(collector.findings())) == {kept.id}  # a heartbeat resolves nothing
+
+
 @pytest.mark.parametrize(
     ("body", "says"),
     [

@@ -23,6 +23,7 @@ def _args(**options: object) -> argparse.Namespace:
         "tls_key": None,
         "enroll_secret_file": None,
         "admin_token_file": None,
+        "oidc_client_secret_file": None,
         "state_dir": None,
     }
     return argparse.Namespace(**{**defaults, **options})
