@@ -162,6 +162,7 @@ def test_the_admin_group_makes_an_admin_and_each_sign_in_reads_the_groups_again(
     accounts = admin_api(sso, "GET", "/api/v1/accounts").json()
 
     assert as_admin.status_code == 200 and "alice@example.com · admin" in as_admin.text
+    assert 'alice@example.com <span class="pill" title="signs in through the IdP' in as_admin.text
     assert as_viewer.status_code == 403
     assert old_session.status_code == 403  # the role is read on every request
     assert [(a["username"], a["role"]) for a in accounts] == [("alice@example.com", "viewer")]
