@@ -1,5 +1,6 @@
 """What an analyst concludes from the graph: shadow AI, risky scopes, lookalikes, grants of
-people who are gone, revocations one IdP missed, shared keys, MCP servers with IdP grants.
+people who are gone, unused grants, revocations one IdP missed, shared keys, MCP servers
+with IdP grants.
 
 Each conclusion has a stable kind (docs/collector.md lists them), a severity, and the
 evidence it rests on; nothing here writes.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from shadowmap.server.inventory import GrantView, Inventory, Sighting, VendorNode, keys_by_hash
@@ -26,6 +28,9 @@ REACH_AREAS = {
 # Which IdP holds the grants for the data an MCP service vendor serves.
 SERVICE_IDP = {"microsoft": "entra", "google": "google"}
 ACTIVE = "active"
+# A grant unused this long before the freshest use its IdP shows is stale (MDCA's "last
+# authorized" hunting; DFIR-Companion #982: authorization is not use).
+STALE_DAYS = 90
 APP_ONLY = "application"  # the consent of an app-only grant (ConsentType.APPLICATION)
 
 
@@ -49,6 +54,7 @@ def derive(inventory: Inventory) -> list[Conclusion]:
     found += _lookalikes(inventory)
     found += _unvetted(inventory)
     found += _inactive_users(inventory)
+    found += _stale_grants(inventory)
     found += _revoked_elsewhere(inventory)
     found += _shared_keys(inventory)
     found += _mcp_with_grants(inventory)
@@ -215,6 +221,43 @@ def _inactive_users(inventory: Inventory) -> list[Conclusion]:
                     grant_ids=(grant.id,),
                 )
             )
+    return found
+
+
+def _stale_grants(inventory: Inventory) -> list[Conclusion]:
+    """Live data grants to AI apps whose last use is STALE_DAYS older than the newest use
+    the same IdP reports: measured against the IdP's own data, not the clock, so an import
+    of old exports does not call everything stale. A grant with no recorded use is not
+    judged (the audit logs read may not reach back to it)."""
+    newest: dict[str, datetime] = {}
+    for grant in inventory.grants:
+        if grant.last_used_at:
+            seen = newest.get(grant.provider, grant.last_used_at)
+            newest[grant.provider] = max(seen, grant.last_used_at)
+    found = []
+    for grant in inventory.grants:
+        as_of = newest.get(grant.provider)
+        used = grant.last_used_at
+        if not (as_of and used and grant.status == ACTIVE and grant.match.vendor_id):
+            continue
+        idle = (as_of - used).days
+        if idle < STALE_DAYS or grant.reach.sign_in_only:
+            continue
+        name = inventory.vendors[grant.match.vendor_id].name
+        found.append(
+            Conclusion(
+                "stale_grant",
+                "medium",
+                f"Unused {name} grant: {grant.app_name}",
+                f"{_who(grant)} last used {grant.app_name} ({grant.provider}) on "
+                f"{used.date().isoformat()}, {idle} days before the newest use {grant.provider} "
+                f"shows; it still holds {_scopes(grant.scopes)}. Revoke it if it is not needed",
+                vendor=grant.match.vendor_id,
+                person_id=grant.person_id,
+                grant_ids=(grant.id,),
+                evidence={"last_used_at": used.isoformat(), "as_of": as_of.isoformat()},
+            )
+        )
     return found
 
 

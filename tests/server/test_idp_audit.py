@@ -596,3 +596,26 @@ def test_an_unknown_tenant_app_reading_every_mailbox_is_critical_a_first_party_o
     assert [(c["title"], c["severity"]) for c in unvetted] == [
         ("Unknown app with mail access: Contoso Mail Archiver", "critical")
     ]
+
+
+def test_a_grant_unused_for_90_days_before_the_idps_newest_use_is_stale(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The sample's sign-ins, with Claude's last one moved 120 days back: its grant (mail,
+    files, offline access) is stale against the newest sign-in; the others are not."""
+    sign_ins = json.loads(asset("graph-signIns.json").read_text(encoding="utf-8"))
+    for entry in sign_ins["value"]:
+        if entry.get("appDisplayName") == "Claude":
+            entry["createdDateTime"] = "2025-02-19T11:30:09Z"  # 120 days before 2025-06-19
+    names = [n for n in ENTRA_ALL if n != "graph-signIns.json"]
+    files = (*(asset(n) for n in names), write(tmp_path, "sign-ins.json", sign_ins))
+    run_import(ImportRequest(db_url, Provider.ENTRA, files=files), {})
+
+    report = json.loads(render_report(db_url, "json"))
+    stale = [c for c in report["conclusions"] if c["kind"] == "stale_grant"]
+
+    assert [(c["title"], c["severity"]) for c in stale] == [
+        ("Unused Anthropic grant: Claude", "medium")
+    ]
+    assert "on 2025-02-19, 120 days before the newest use entra shows" in stale[0]["detail"]
+    assert stale[0]["evidence"]["as_of"].startswith("2025-06-19")
