@@ -39,7 +39,7 @@ from shadowmap.agent.repo_history import Commit, blob_contents, introductions
 from shadowmap.agent.runner import resolve_key
 from shadowmap.agent.scan import ensure_no_raw_values
 from shadowmap.agent.secret_engine import FILTERS, SecretEngine, SecretMatch
-from shadowmap.agent.sources.filesystem import SKIP_DIRS, read_text
+from shadowmap.agent.sources.filesystem import SKIP_DIRS, as_text, read_text
 from shadowmap.agent.sources.interface import Unreadable
 from shadowmap.agent.state import default_state_dir
 from shadowmap.signatures import BrowserSessionSignatures, SignaturePack, builtin_pack
@@ -104,16 +104,15 @@ class Collector:
     oversized: int = 0
 
     def scan_bytes(self, data: bytes, path: str, commit: Commit | None = None) -> None:
+        """A blob: decoded only when it trips the keyword prefilter or the session
+        markers, and then once, that one text read by both scans."""
         if b"\x00" in data[:BINARY_SNIFF_BYTES]:
             return
         hits = self.engine.candidates(data)
         session = self.session is not None and might_hold_session(self.session, data.lower())
         if not hits and not session:
             return
-        try:
-            content = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            content = data.decode("latin-1")
+        content = as_text(data)
         if hits:
             self.scan(content, path, commit, hits, with_session=False)
         if session:

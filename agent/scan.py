@@ -7,7 +7,7 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from shadowmap.agent import __version__
+from shadowmap.agent import __version__, text_pass
 from shadowmap.agent.context import ScanContext
 from shadowmap.agent.detectors import all_detectors
 from shadowmap.agent.detectors.interface import DetectorOutput
@@ -30,6 +30,7 @@ def machine_sources(live: bool) -> frozenset[SourceId]:
 
 def run_detectors(ctx: ScanContext, sources: frozenset[SourceId]) -> DetectorOutput:
     out = DetectorOutput()
+    text_pass.plan(ctx, sources)  # the detectors that read home files share one read of each
     for detector in all_detectors():
         wanted = sources & frozenset(detector.sources)
         if not wanted:

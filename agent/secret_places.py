@@ -1,7 +1,8 @@
 """Where credentials sit on an endpoint: dotfiles, shell rc and history, .env files, .netrc,
 IDE and agent settings, MCP configs, notebooks and project files under the home.
 
-Reads folder listings only; the detector reads the files, each bounded in size.
+Reads folder listings only; the shared file pass (agent/text_pass.py) reads the files,
+each bounded in size.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from enum import Enum
 from pathlib import Path
 
 from shadowmap.agent.context import ScanContext
-from shadowmap.agent.mcp.locate import config_files, project_dirs
+from shadowmap.agent.mcp.locate import config_files
 from shadowmap.agent.sources.filesystem import MAX_CONFIG_BYTES, SKIP_DIRS, files_in, walk_dirs
 
 logger = logging.getLogger(__name__)
@@ -134,21 +135,23 @@ def _config_folder_files(folder: Path) -> list[Path]:
     return files[:MAX_APP_CONFIG_FILES]
 
 
-def _project_files(ctx: ScanContext) -> list[FileToRead]:
-    """.env files in every project folder; source and notebooks outside the home's own
-    dot folders (app data, read above through the apps' and MCP clients' paths)."""
-    found: list[FileToRead] = []
-    for folder in project_dirs(ctx):
-        parts = _relative_parts(ctx.home, folder)
-        if COPY_DIRS & set(parts) or SKIP_DIRS & set(parts):
-            continue
-        in_app_data = bool(parts) and parts[0].startswith(".")
-        for path in files_in(folder):
-            if is_env_file(path.name):
-                found.append(FileToRead(path, Place.CONFIG))
-            elif not in_app_data and _is_project_file(path):
-                found.append(FileToRead(path, Place.SOURCE))
-    return found
+def project_candidates(home: Path, folder: Path, files: list[Path]) -> list[FileToRead]:
+    """Of one project folder's files: .env files anywhere; source and notebooks outside
+    the home's own dot folders (app data, read through the apps' and MCP clients' paths)."""
+    parts = _relative_parts(home, folder)
+    if COPY_DIRS & set(parts) or SKIP_DIRS & set(parts):
+        return []
+    in_app_data = bool(parts) and parts[0].startswith(".")
+    return [
+        FileToRead(path, project_place(path))
+        for path in files
+        if is_env_file(path.name) or (not in_app_data and _is_project_file(path))
+    ]
+
+
+def project_place(path: Path) -> Place:
+    """Why a project file is read: a .env file is config, the rest is source."""
+    return Place.CONFIG if is_env_file(path.name) else Place.SOURCE
 
 
 def _relative_parts(home: Path, folder: Path) -> tuple[str, ...]:
@@ -162,15 +165,12 @@ def _is_project_file(path: Path) -> bool:
     return path.suffix.lower() in PROJECT_SUFFIXES or path.name in PROJECT_NAMES
 
 
-def candidate_files(ctx: ScanContext) -> tuple[list[FileToRead], int]:
-    """Every file worth reading, each once (first reason wins), and how many project
-    files were left out by MAX_PROJECT_FILES."""
+def fixed_files(ctx: ScanContext) -> dict[Path, FileToRead]:
+    """The files at known places (dotfiles, credential files, MCP and app configs), each
+    once, first reason wins. Project files come from the walk (agent/text_pass.py), at
+    most MAX_PROJECT_FILES of those not already here."""
     chosen: dict[Path, FileToRead] = {}
     for candidate in [*_known(ctx), *_app_configs(ctx)]:
         if candidate.path.is_file():
             chosen.setdefault(candidate.path, candidate)
-    projects = [c for c in _project_files(ctx) if c.path not in chosen]
-    left_out = max(0, len(projects) - MAX_PROJECT_FILES)
-    for candidate in projects[:MAX_PROJECT_FILES]:
-        chosen.setdefault(candidate.path, candidate)
-    return list(chosen.values()), left_out
+    return chosen

@@ -20,7 +20,7 @@ import psutil
 from shadowmap.agent.context import ScanContext
 from shadowmap.agent.detectors.interface import Detector, DetectorOutput
 from shadowmap.agent.mcp.entry import normalize
-from shadowmap.agent.mcp.locate import FOREIGN_HOME, config_files, project_dirs
+from shadowmap.agent.mcp.locate import FOREIGN_HOME, config_files
 from shadowmap.agent.mcp.parse import PARSE_ERRORS, entries, parse_document, pointer, server_maps
 from shadowmap.agent.models import (
     DetectorId,
@@ -35,6 +35,7 @@ from shadowmap.agent.redact import FingerprintKey, secret_evidence
 from shadowmap.agent.sources import processes
 from shadowmap.agent.sources.filesystem import files_in, read_text
 from shadowmap.agent.sources.interface import Unreadable
+from shadowmap.agent.text_pass import TextReader, output_for
 from shadowmap.signatures import AutomationFlag, BrowserSessionSignatures
 
 logger = logging.getLogger(__name__)
@@ -239,19 +240,41 @@ def cookie_store_hits(ctx: ScanContext, sigs: BrowserSessionSignatures) -> Itera
                 )
 
 
-def candidate_files(ctx: ScanContext, sigs: BrowserSessionSignatures) -> list[Path]:
-    """Dotfiles, .env files, MCP configs and project source files, bounded in number."""
-    dotfiles = [p for p in files_in(ctx.home) if p.name.startswith(".")]
-    configs = [c.path for c in config_files(ctx)]
-    project: list[Path] = []
-    for folder in project_dirs(ctx):
-        for path in files_in(folder):
-            if path.suffix.lower() in sigs.code_suffixes or path.name.startswith(".env"):
-                project.append(path)
-        if len(project) >= MAX_PROJECT_FILES:
+class SessionTexts(TextReader):
+    """This detector's part in the shared file pass (agent/text_pass.py): dotfiles, MCP
+    configs, and project source and .env files up to MAX_PROJECT_FILES, for session
+    tokens, cookie jars and cookie-reading code."""
+
+    source = SourceId.BROWSER_SESSION
+
+    def __init__(self, ctx: ScanContext) -> None:
+        self.ctx = ctx
+        self.sigs = ctx.signatures.browser_session
+        dotfiles = [p for p in files_in(ctx.home) if p.name.startswith(".")]
+        configs = [c.path for c in config_files(ctx)]
+        self.known = dict.fromkeys([*dotfiles, *configs], MAX_FILE_BYTES)
+        self.projects = 0  # project files met in the walk, those at a known place too
+
+    def fixed(self) -> dict[Path, int]:
+        return self.known
+
+    def walking(self) -> bool:
+        return self.projects < MAX_PROJECT_FILES
+
+    def in_folder(self, folder: Path, files: list[Path]) -> dict[Path, int]:
+        code = self.sigs.code_suffixes
+        found = [p for p in files if p.suffix.lower() in code or p.name.startswith(".env")]
+        room = max(0, MAX_PROJECT_FILES - self.projects)
+        self.projects += len(found)
+        if self.projects >= MAX_PROJECT_FILES:
             logger.info("project files for browser-session checks capped at %d", MAX_PROJECT_FILES)
-            break
-    return list(dict.fromkeys([*dotfiles, *configs, *project[:MAX_PROJECT_FILES]]))
+        return {p: MAX_FILE_BYTES for p in found[:room] if p not in self.known}
+
+    def read(self, path: Path, text: str) -> DetectorOutput:
+        out = DetectorOutput()
+        for hit in text_hits(self.sigs, self.ctx.display(path), path.suffix, text):
+            out.findings.append(as_finding(self.ctx, SourceId.BROWSER_SESSION, hit))
+        return out
 
 
 def might_hold_session(sigs: BrowserSessionSignatures, folded: bytes) -> bool:
@@ -345,23 +368,20 @@ class BrowserSessionDetector(Detector):
     def run(self, ctx: ScanContext, sources: frozenset[SourceId]) -> DetectorOutput:
         out = DetectorOutput()
         sigs = ctx.signatures.browser_session
-        hits: list[tuple[SourceId, Hit]] = []
         if SourceId.BROWSER_SESSION in sources:
+            texts = output_for(ctx, SourceId.BROWSER_SESSION)
             found = [*mcp_hits(ctx, sigs), *agent_config_hits(ctx, sigs), *devtools_port_hits(ctx)]
-            for path in candidate_files(ctx, sigs):
-                try:
-                    text = read_text(path, MAX_FILE_BYTES)
-                    found.extend(text_hits(sigs, ctx.display(path), path.suffix, text))
-                except Unreadable:
-                    continue
-            hits += [(SourceId.BROWSER_SESSION, h) for h in found]
+            out.findings += [as_finding(ctx, SourceId.BROWSER_SESSION, h) for h in found]
+            out.extend(texts)
         if SourceId.PROCESSES in sources and ctx.live:
             live = [*debug_port_hits(ctx, sigs), *cookie_store_hits(ctx, sigs)]
-            hits += [(SourceId.PROCESSES, h) for h in live]
-        for source, hit in hits:
-            location = Location(path=hit.path, line=hit.details.get("line")) if hit.path else None
-            out.findings.append(hit_finding(hit, ctx.key, source, hit.user or ctx.user, location))
+            out.findings += [as_finding(ctx, SourceId.PROCESSES, h) for h in live]
         return out
+
+
+def as_finding(ctx: ScanContext, source: SourceId, hit: Hit) -> Finding:
+    location = Location(path=hit.path, line=hit.details.get("line")) if hit.path else None
+    return hit_finding(hit, ctx.key, source, hit.user or ctx.user, location)
 
 
 def hit_finding(

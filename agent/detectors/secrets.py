@@ -22,9 +22,15 @@ from shadowmap.agent.models import (
 )
 from shadowmap.agent.redact import FingerprintKey, secret_evidence
 from shadowmap.agent.secret_engine import ReferenceMatch, SecretEngine, SecretMatch
-from shadowmap.agent.secret_places import MAX_PROJECT_FILES, FileToRead, Place, candidate_files
-from shadowmap.agent.sources.filesystem import read_text
+from shadowmap.agent.secret_places import (
+    MAX_PROJECT_FILES,
+    Place,
+    fixed_files,
+    project_candidates,
+    project_place,
+)
 from shadowmap.agent.sources.interface import Unreadable
+from shadowmap.agent.text_pass import TextReader, output_for
 
 logger = logging.getLogger(__name__)
 
@@ -106,40 +112,64 @@ class SecretsDetector(Detector):
     sources = (SourceId.SECRETS,)
 
     def run(self, ctx: ScanContext, sources: frozenset[SourceId]) -> DetectorOutput:
+        return output_for(ctx, SourceId.SECRETS)
+
+
+class SecretTexts(TextReader):
+    """The secrets detector's part in the shared file pass (agent/text_pass.py): the files
+    of secret_places, keys in every one, references in config files."""
+
+    source = SourceId.SECRETS
+
+    def __init__(self, ctx: ScanContext) -> None:
+        self.ctx = ctx
+        self.engine = SecretEngine(ctx.signatures)
+        self.vendors = sorted(ctx.signatures.vendors)
+        self.known = fixed_files(ctx)
+        self.projects = 0  # project files found that are not at a known place
+
+    def fixed(self) -> dict[Path, int]:
+        return {path: candidate.place.limit for path, candidate in self.known.items()}
+
+    def in_folder(self, folder: Path, files: list[Path]) -> dict[Path, int]:
+        found = project_candidates(self.ctx.home, folder, files)
+        found = [c for c in found if c.path not in self.known]
+        room = max(0, MAX_PROJECT_FILES - self.projects)
+        self.projects += len(found)
+        return {c.path: c.place.limit for c in found[:room]}
+
+    def read(self, path: Path, text: str) -> DetectorOutput:
         out = DetectorOutput()
-        engine = SecretEngine(ctx.signatures)
-        candidates, left_out = candidate_files(ctx)
-        for candidate in candidates:
-            out.extend(self._scan_file(ctx, engine, candidate))
+        shown = self.ctx.display(path)
+        hits = self.engine.candidates(text.encode("utf-8", "replace"))
+        for match in self.engine.find(text, shown, hits):
+            location = Location(path=shown, line=match.line, column=match.column)
+            out.findings.append(
+                make_secret_finding(match, self.ctx.key, location, SourceId.SECRETS, self.ctx.user)
+            )
+        known = self.known.get(path)
+        if (known.place if known else project_place(path)) is Place.CONFIG:
+            for ref in self.engine.references(text, hits):
+                location = Location(path=shown, line=ref.line, column=ref.column)
+                out.findings.append(
+                    make_reference_finding(
+                        ref, location, SourceId.SECRETS, self.ctx.user, self.vendors
+                    )
+                )
+        return out
+
+    def unread(self, path: Path, problem: Unreadable) -> DetectorOutput:
+        out = DetectorOutput()
+        if problem.reason not in QUIET_REASONS and not problem.reason.startswith("larger"):
+            out.warn(SourceId.SECRETS, f"not read: {problem.reason}", self.ctx.display(path))
+        return out
+
+    def finish(self) -> DetectorOutput:
+        out = DetectorOutput()
+        left_out = max(0, self.projects - MAX_PROJECT_FILES)
         if left_out:
             out.warn(
                 SourceId.SECRETS,
                 f"{left_out} project files were not read: a scan reads at most {MAX_PROJECT_FILES}",
             )
-        return out
-
-    def _scan_file(
-        self, ctx: ScanContext, engine: SecretEngine, candidate: FileToRead
-    ) -> DetectorOutput:
-        out = DetectorOutput()
-        shown = ctx.display(candidate.path)
-        try:
-            text = read_text(candidate.path, candidate.place.limit)
-        except Unreadable as exc:
-            if exc.reason not in QUIET_REASONS and not exc.reason.startswith("larger"):
-                out.warn(SourceId.SECRETS, f"not read: {exc.reason}", shown)
-            return out
-        hits = engine.candidates(text.encode("utf-8", "replace"))
-        for match in engine.find(text, shown, hits):
-            location = Location(path=shown, line=match.line, column=match.column)
-            out.findings.append(
-                make_secret_finding(match, ctx.key, location, SourceId.SECRETS, ctx.user)
-            )
-        if candidate.place is Place.CONFIG:
-            vendors = sorted(ctx.signatures.vendors)
-            for ref in engine.references(text, hits):
-                location = Location(path=shown, line=ref.line, column=ref.column)
-                out.findings.append(
-                    make_reference_finding(ref, location, SourceId.SECRETS, ctx.user, vendors)
-                )
         return out

@@ -57,12 +57,18 @@ SKIP_DIRS = frozenset(
 
 def read_text(path: Path, limit: int = MAX_CONFIG_BYTES) -> str:
     """A file's text, or Unreadable (missing, too large, binary, denied, not UTF-8)."""
+    return read_sized(path, limit)[0]
+
+
+def read_sized(path: Path, limit: int) -> tuple[str, int]:
+    """A file's text and its size in bytes, or Unreadable, as read_text: one read that
+    serves readers with different bounds (the caller checks each one's bound)."""
     try:
         if not path.is_file():
             raise Unreadable(str(path), "not a regular file")
         size = path.stat().st_size
         if size > limit:
-            raise Unreadable(str(path), f"larger than {limit} bytes ({size})")
+            raise too_large(path, limit, size)
         data = path.read_bytes()
     except PermissionError:
         raise Unreadable(str(path), "permission denied") from None
@@ -70,6 +76,15 @@ def read_text(path: Path, limit: int = MAX_CONFIG_BYTES) -> str:
         raise Unreadable(str(path), exc.strerror or "cannot be read") from None
     if b"\x00" in data[:8192]:
         raise Unreadable(str(path), "binary content")
+    return as_text(data), size
+
+
+def too_large(path: Path, limit: int, size: int) -> Unreadable:
+    return Unreadable(str(path), f"larger than {limit} bytes ({size})")
+
+
+def as_text(data: bytes) -> str:
+    """Bytes as text: UTF-8 (a byte-order mark dropped), else latin-1, which never fails."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
