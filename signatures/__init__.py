@@ -225,6 +225,7 @@ class NamedPattern:
     id: str
     name: str
     pattern: re.Pattern[str]
+    keywords: tuple[str, ...] = ()  # lower-case; the pattern runs only where one is found
 
 
 @dataclass(frozen=True)
@@ -415,7 +416,10 @@ def _browser_session(raw: dict[str, Any]) -> BrowserSessionSignatures:
         session_tokens=tokens,
         cookie_libraries=tuple(
             NamedPattern(
-                c["id"], c["name"], _compile(c["pattern"], f"browser_session.yaml: {c['id']}")
+                c["id"],
+                c["name"],
+                _compile(c["pattern"], f"browser_session.yaml: {c['id']}"),
+                tuple(k.lower() for k in c["keywords"]),
             )
             for c in raw["cookie_libraries"]
         ),

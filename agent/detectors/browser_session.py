@@ -284,7 +284,8 @@ def might_hold_session(sigs: BrowserSessionSignatures, folded: bytes) -> bool:
 
 def session_markers(sigs: BrowserSessionSignatures) -> tuple[bytes, ...]:
     words = [k for t in sigs.session_tokens for k in t.keywords]
-    return tuple(w.encode() for w in (*words, *MARKERS))
+    words += [k for lib in sigs.cookie_libraries for k in lib.keywords]
+    return tuple(dict.fromkeys(w.encode() for w in (*words, *MARKERS)))
 
 
 def text_hits(sigs: BrowserSessionSignatures, shown: str, suffix: str, text: str) -> Iterator[Hit]:
@@ -328,6 +329,9 @@ def text_hits(sigs: BrowserSessionSignatures, shown: str, suffix: str, text: str
         )
     if suffix in sigs.code_suffixes:
         for lib in sigs.cookie_libraries:
+            # A substring test first: the patterns' \b alternations are slow on large texts.
+            if not any(k in folded for k in lib.keywords):
+                continue
             used = lib.pattern.search(text)
             if used:
                 line = text.count("\n", 0, used.start()) + 1

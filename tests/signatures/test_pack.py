@@ -296,3 +296,38 @@ def test_signature_docs_are_generated_from_the_data():
     assert committed == docs.render(), (
         "run: python -m shadowmap.signatures.docs > docs/signatures.md"
     )
+
+
+# Code each cookie library's pattern is meant to find; built from pieces so that a scan of
+# this repository sees no cookie-reading code (tests/test_self_scan.py).
+COOKIE_CODE = {
+    "browser-" + "cookie3": ["import browser" + "_cookie3"],
+    "pycookie" + "cheat": ["from pycookie" + "cheat import chrome_cookies"],
+    "rookie" + "py": ["import rook" + "iepy", "import " + "rookie", "npm i @rookie" + "-rs/api"],
+    "yt-dlp-cookies": [
+        "yt-dlp --cookies" + "-from-browser chrome",
+        "{'cookiesfrom" + "browser': 1}",
+    ],
+    "read-browser" + "-cookies": [
+        "require('chrome-cookies" + "-secure')",
+        "read-browser" + "-cookies",
+    ],
+    "cdp-connect": [
+        "p.chromium.connect_over" + "_cdp(url)",
+        "await chromium.connectOver" + "CDP(url)",
+        "puppeteer." + "connect({ browserURL: u })",
+    ],
+}
+
+
+def test_every_cookie_library_match_holds_one_of_its_keywords():
+    """The keywords gate the pattern (agent/detectors/browser_session.text_hits): code the
+    pattern finds must hold one of them, or the gate would hide it."""
+    libraries = builtin_pack().browser_session.cookie_libraries
+
+    assert {lib.id for lib in libraries} == set(COOKIE_CODE)
+    for lib in libraries:
+        assert all(k == k.lower() for k in lib.keywords), lib.id
+        for code in COOKIE_CODE[lib.id]:
+            assert lib.pattern.search(code), (lib.id, code)
+            assert any(k in code.lower() for k in lib.keywords), (lib.id, code)
