@@ -247,7 +247,8 @@ def token_principal(session: Session, token: str) -> Principal | None:
     if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:
         row.last_used_at = now
         session.commit()
-    return Principal(f"token:{row.name}", Role(row.role), "api_token")
+    # Cut to the width of the columns that record who acted (updated_by, created_by).
+    return Principal(f"token:{row.name}"[:USERNAME_MAX], Role(row.role), "api_token")
 
 
 def revoke_token(session: Session, token_id: str) -> ApiToken:

@@ -28,7 +28,7 @@ from shadowmap.server.errors import (
     RequestInvalid,
     describe_problems,
 )
-from shadowmap.server.ingest import ReportUpload, parse_report
+from shadowmap.server.ingest import ReportUpload, parse_report, without_nul
 from shadowmap.server.schemas import EnrollRequest
 from shadowmap.server.settings import Settings
 from shadowmap.server.tables import Device, Role
@@ -170,7 +170,7 @@ async def report_upload(request: Request) -> ReportUpload:
 
 
 async def enroll_request(request: Request) -> EnrollRequest:
-    raw = await read_body(request, ENROLL_BODY_LIMIT)
+    raw = without_nul(await read_body(request, ENROLL_BODY_LIMIT))
     try:
         return EnrollRequest.model_validate_json(raw)
     except ValidationError as exc:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from shadowmap.server.idp.http import LiveClient, load_credential
 from shadowmap.server.idp.interface import (
     DEFAULT_LOOKBACK_DAYS,
     GrantBatch,
+    IdpError,
     IdpFileInvalid,
     Provider,
 )
@@ -36,6 +38,9 @@ DEFAULT_BASE_URL = {
     Provider.GOOGLE: "https://admin.googleapis.com",
     Provider.ENTRA: "https://graph.microsoft.com/v1.0",
 }
+# What a reader raises on a record whose shape its IdP does not document (a list where an
+# object belongs, say); caught where a connector is called, never inside the readers.
+SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError)
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,8 @@ def _read(
             hint="e.g. --file tokens.json, or --live --base-url URL",
         )
     if not request.live:
-        return connector.read_files(request.files)
+        with shapes_refused(request.provider, live=False):
+            return connector.read_files(request.files)
     base_url = request.base_url or DEFAULT_BASE_URL.get(request.provider)
     if not base_url:
         raise UsageError(
@@ -91,7 +97,29 @@ def _read(
     client = LiveClient(
         request.provider, base_url, credential, **({"sleep": sleep} if sleep else {})
     )
-    return connector.sweep(client)
+    with shapes_refused(request.provider, live=True):
+        return connector.sweep(client)
+
+
+@contextmanager
+def shapes_refused(provider: Provider, live: bool) -> Iterator[None]:
+    """Turns a reader's stumble on a record of an unknown shape (a string where the IdP
+    writes an object, say) into the refusal of the file or the answer, never a traceback."""
+    try:
+        yield
+    except SHAPE_ERRORS:
+        # The traceback names the reader's line, never a value; -vv shows it.
+        logger.debug("a %s record of an unknown shape", provider.value, exc_info=True)
+        found = f"a record of a shape the {provider.value} reader does not know"
+        if live:
+            raise IdpError(
+                f"{provider.value} answered with {found}",
+                hint="check --base-url; if it is right, report this with the -vv output",
+            ) from None
+        raise IdpFileInvalid(
+            f"the files hold {found}",
+            hint="export them again, unedited, as docs/collector.md lists them",
+        ) from None
 
 
 def import_uploaded(
@@ -115,11 +143,13 @@ def import_uploaded(
             path.write_bytes(data)
             paths.append(path)
         try:
-            batch = connector_for(provider).read_files(paths)
+            with shapes_refused(provider, live=False):
+                batch = connector_for(provider).read_files(paths)
         except IdpFileInvalid as exc:
             # The temporary folder means nothing to the caller; name the part instead.
             raise IdpFileInvalid(exc.message.replace(f"{folder}/", ""), hint=exc.hint) from None
-    return store_batch(session, batch, "upload", rules)
+    skipped = tuple(replace(s, where=s.where.replace(f"{folder}/", "")) for s in batch.skipped)
+    return store_batch(session, replace(batch, skipped=skipped), "upload", rules)
 
 
 def describe(summary: ImportSummary) -> str:

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shadowmap.server.errors import LoginRequired, RequestError, describe_problems
@@ -23,6 +24,8 @@ logger = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 # Codes for what Starlette itself refuses (unknown path, wrong method, ...).
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+# A value that passed validation but that the database cannot hold.
+DATA_ERROR_DETAIL = "a value in the request cannot be stored (e.g. a NUL character); remove it"
 # All a 500 ever says (STYLE.md: a 500 never echoes internals).
 INTERNAL_DETAIL = "the collector failed to handle this request; its log has the details"
 
@@ -31,6 +34,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestError, _on_request_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
+    app.add_exception_handler(DataError, _on_data_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _on_unexpected)
 
 
@@ -62,6 +66,15 @@ async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> R
     code = HTTP_CODES.get(exc.status_code, "http_error")
     detail = HTTPStatus(exc.status_code).phrase.lower()
     return error_response(request, exc.status_code, code, detail, exc.headers)
+
+
+async def _on_data_error(request: Request, exc: DataError) -> Response:
+    # PostgreSQL refuses a value it cannot store (a NUL character in text, ...); the
+    # request's session is rolled back when its dependency closes, so nothing is kept.
+    logger.info(
+        "refused %s %s: the database cannot store a value", request.method, request.url.path
+    )
+    return error_response(request, 422, "request_invalid", DATA_ERROR_DETAIL)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:

@@ -7,6 +7,7 @@ Only each finding's (already redacted) JSON is kept per finding, nothing else fr
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,9 @@ MAX_FINDING_ID_LENGTH = 128
 MAX_CREATED_AT_LENGTH = 64
 MAX_HOSTNAME_LENGTH = 255
 MAX_OS_USER_LENGTH = 256
+# A JSON \u0000 escape that is not itself an escaped backslash's text (an even run of
+# backslashes before it).
+NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 
 
 @dataclass(frozen=True)
@@ -39,8 +43,15 @@ class ReportUpload:
     report: Report
 
 
+def without_nul(raw: bytes) -> bytes:
+    """JSON with each escaped NUL character made U+FFFD: PostgreSQL cannot store a NUL in
+    text, and a device whose config holds one must not lose its whole report."""
+    return NUL_ESCAPE.sub(rb"\1\\ufffd", raw)
+
+
 def parse_report(raw: bytes) -> ReportUpload:
     """The schema v1 report in ``raw``; ReportInvalid (422) says what is wrong with it."""
+    raw = without_nul(raw)
     try:
         report = Report.model_validate_json(raw)
     except ValidationError as exc:

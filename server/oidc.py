@@ -59,7 +59,9 @@ IDP_ERRORS = frozenset(
         "account_selection_required", "consent_required",
     }
 )  # fmt: skip
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}")
+# No control character either: a NUL cannot be stored (PostgreSQL) and an escape sequence
+# would reach the log in the account's name.
+EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,253}")
 
 # What the person reads on the login page; never a value from the IdP.
 UNAVAILABLE = (
@@ -243,7 +245,7 @@ def discover(settings: OidcSettings) -> ProviderMetadata:
     urls = [*endpoints, jwks_uri]
     if not all(isinstance(url, str) and is_web_url(url) for url in urls):
         raise SignInRefused(UNAVAILABLE, "the discovery document lacks an https endpoint")
-    offered = document.get("id_token_signing_alg_values_supported") or DEFAULT_ALGORITHMS
+    offered = _names(document, "id_token_signing_alg_values_supported") or DEFAULT_ALGORITHMS
     algorithms = tuple(name for name in ASYMMETRIC_ALGORITHMS if name in offered)
     if not algorithms:
         raise SignInRefused(UNAVAILABLE, "the IdP signs ID tokens with no asymmetric algorithm")
@@ -256,11 +258,21 @@ def discover(settings: OidcSettings) -> ProviderMetadata:
 def _token_auth(settings: OidcSettings, document: dict[str, Any]) -> TokenAuth:
     if settings.token_auth is not None:
         return settings.token_auth
-    offered = document.get("token_endpoint_auth_methods_supported") or DEFAULT_TOKEN_AUTH
+    offered = _names(document, "token_endpoint_auth_methods_supported") or DEFAULT_TOKEN_AUTH
     for method in (TokenAuth.BASIC, TokenAuth.POST):
         if method.value in offered:
             return method
     raise SignInRefused(UNAVAILABLE, "the token endpoint takes neither client secret method")
+
+
+def _names(document: dict[str, Any], name: str) -> tuple[str, ...]:
+    """A discovery document's list of names; none when it holds anything but a list."""
+    value = document.get(name)
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _control(text: str) -> bool:
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
 
 
 def _call(
@@ -325,7 +337,7 @@ def _check_claims(claims: dict[str, Any], nonce: str, client_id: str) -> None:
     if (azp is not None and azp != client_id) or (len(audiences) > 1 and azp is None):
         raise SignInRefused(NOT_VERIFIED, "the ID token was issued to another party (azp)")
     subject = claims["sub"]
-    if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT:
+    if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT or _control(subject):
         raise SignInRefused(NOT_VERIFIED, "the ID token's subject is malformed")
     issued = claims["iat"]
     if not isinstance(issued, int | float) or time.time() - issued > MAX_TOKEN_AGE_S + LEEWAY_S:

@@ -33,7 +33,7 @@ LISTS = (
 )
 
 
-def matches(row: dict[str, Any], q: str | None, **equals: str | None) -> bool:
+def matches(row: dict[str, Any], q: str | None, /, **equals: str | None) -> bool:
     """True when every given filter holds and q occurs in some value (case-folded)."""
     for name, wanted in equals.items():
         if wanted and str(row.get(name) or "").casefold() != wanted.casefold():
@@ -45,8 +45,10 @@ def matches(row: dict[str, Any], q: str | None, **equals: str | None) -> bool:
 
 
 def filtered(
-    rows: Iterable[dict[str, Any]], q: str | None = None, **equals: str | None
+    rows: Iterable[dict[str, Any]], q: str | None = None, /, **equals: str | None
 ) -> list[dict[str, Any]]:
+    # Positional-only: a column filter named "rows" or "q" (any query parameter of
+    # /export) is a filter, never a second value for them.
     return [row for row in rows if matches(row, q, **equals)]
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shadowmap.server.errors import RequestInvalid
@@ -44,6 +45,18 @@ def load(session: Session) -> TrustPolicy:
 
 def save(session: Session, wanted: PolicyInput, made_by: str) -> TrustPolicy:
     policy = _checked(wanted)
+    try:
+        _write(session, policy, made_by)
+    except IntegrityError:
+        # Another first save (a replica, a second tab) made the row meanwhile: write over
+        # it, as a later save would.
+        session.rollback()
+        _write(session, policy, made_by)
+    logger.info("trust policy changed by %s", made_by)
+    return policy
+
+
+def _write(session: Session, policy: TrustPolicy, made_by: str) -> None:
     row = session.get(TrustPolicyRow, TRUST_POLICY_ROW)
     if row is None:
         row = TrustPolicyRow(id=TRUST_POLICY_ROW)
@@ -54,8 +67,6 @@ def save(session: Session, wanted: PolicyInput, made_by: str) -> TrustPolicy:
     row.updated_by = made_by
     row.updated_at = utcnow()
     session.commit()
-    logger.info("trust policy changed by %s", made_by)
-    return policy
 
 
 def reset(session: Session, made_by: str) -> TrustPolicy:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shadowmap.server.errors import NotFound, RequestInvalid
@@ -35,6 +36,18 @@ class DecisionInput:
 
 def decide(session: Session, vendor_key: str, made_by: str, wanted: DecisionInput) -> VendorSetting:
     _check(vendor_key, wanted)
+    try:
+        row = _write(session, vendor_key, made_by, wanted)
+    except IntegrityError:
+        # Another first decision about this vendor (a replica, a second tab) made the row
+        # meanwhile: write over it, as a later decision would.
+        session.rollback()
+        row = _write(session, vendor_key, made_by, wanted)
+    logger.info("vendor %s: decision changed by %s", vendor_key, made_by)
+    return row
+
+
+def _write(session: Session, vendor_key: str, made_by: str, wanted: DecisionInput) -> VendorSetting:
     row = session.get(VendorSetting, vendor_key)
     if row is None:
         row = VendorSetting(vendor_id=vendor_key)
@@ -47,7 +60,6 @@ def decide(session: Session, vendor_key: str, made_by: str, wanted: DecisionInpu
     row.updated_by = made_by
     row.updated_at = utcnow()
     session.commit()
-    logger.info("vendor %s: decision changed by %s", vendor_key, made_by)
     return row
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from shadowmap.server.idp.interface import IdpFileInvalid
+from shadowmap.server.idp.interface import IdpError, IdpFileInvalid
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 MAX_EXPORT_BYTES = 256 * 1024 * 1024
 # Spellings of true in CSV exports: GAM prints Python's True, PowerShell prints True.
 TRUE_WORDS = frozenset({"true", "yes", "1"})
+# The next step for a file that is not an export an IdP writes.
+AGAIN = "export it again"
 
 
 def read_text(path: Path) -> str:
@@ -39,18 +41,60 @@ def read_text(path: Path) -> str:
 def sniff(path: Path) -> tuple[str, Any]:
     """("json", data) or ("csv", rows as dicts); IdpFileInvalid for anything else."""
     text = read_text(path)
-    stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
-        try:
-            return "json", json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise IdpFileInvalid(
-                f"{path} is not valid JSON (line {exc.lineno})", hint="export it again"
-            ) from None
-    rows = list(csv.DictReader(io.StringIO(text)))
+    if "\x00" in text:
+        raise IdpFileInvalid(f"{path} holds NUL characters: not a text export", hint=AGAIN)
+    if text.lstrip().startswith(("{", "[")):
+        return "json", _json(path, text)
+    try:
+        rows = list(csv.DictReader(io.StringIO(text)))
+    except csv.Error as exc:  # a cell over csv.field_size_limit(), say
+        raise IdpFileInvalid(f"{path} is not CSV an IdP writes: {exc}", hint=AGAIN) from None
     if not rows:
-        raise IdpFileInvalid(f"{path} holds no rows", hint="export it again")
+        raise IdpFileInvalid(f"{path} holds no rows", hint=AGAIN)
     return "csv", rows
+
+
+def _json(path: Path, text: str) -> Any:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise IdpFileInvalid(f"{path} is not valid JSON (line {exc.lineno})", hint=AGAIN) from None
+    except (RecursionError, ValueError):
+        # Deeper than the interpreter's recursion limit, or an integer of more than
+        # sys.get_int_max_str_digits() digits: neither is an IdP's export.
+        raise IdpFileInvalid(
+            f"{path} is nested too deeply or holds too long a number", hint=AGAIN
+        ) from None
+    # Only a \u escape makes a NUL or a lone surrogate; both are refused by the database.
+    if "\\u" in text and not storable(data):
+        raise IdpFileInvalid(
+            f"{path} holds a \\u0000 or a lone surrogate escape: not an IdP's export", hint=AGAIN
+        )
+    return data
+
+
+def storable(data: Any) -> bool:
+    """Whether every string in the parsed JSON can be stored: no NUL (PostgreSQL refuses
+    it) and no lone surrogate (it has no UTF-8). Walks without recursion."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node or not _utf8(node):
+                return False
+        elif isinstance(node, dict):
+            stack += [*node, *node.values()]
+        elif isinstance(node, list):
+            stack += node
+    return True
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_time(value: object) -> datetime | None:
@@ -107,3 +151,20 @@ def as_dict(value: object) -> dict[str, Any]:
 
 def as_list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+class PageTrail:
+    """The pages one listing has asked for. A next-page link that leads back to one of
+    them would page for ever, so it stops the sweep instead (IdpError)."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+
+    def visit(self, url: str, query: dict[str, str] | None = None) -> None:
+        key = (url, tuple(sorted((query or {}).items())))
+        if key in self._seen:
+            raise IdpError(
+                f"the IdP's next page of {url.split('?', 1)[0]} is one it sent before",
+                hint="its paging loops; try again later, or import exported files instead",
+            )
+        self._seen.add(key)

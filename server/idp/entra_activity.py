@@ -15,7 +15,14 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from shadowmap.server.idp.common import as_dict, parse_time, split_scopes, text_or_none
+from shadowmap.server.idp.common import (
+    PageTrail,
+    as_dict,
+    as_list,
+    parse_time,
+    split_scopes,
+    text_or_none,
+)
 from shadowmap.server.idp.events import EventKind, GrantEvent, Tally, optional_read
 from shadowmap.server.idp.interface import (
     APP_ONLY,
@@ -94,7 +101,9 @@ def graph_pages(api: ApiClient, path: str, params: dict[str, str]) -> Iterator[d
     """Every item of a Graph collection, following @odata.nextLink (which keeps the query)."""
     url: str | None = path
     query: dict[str, str] | None = params
+    trail = PageTrail()
     while url:
+        trail.visit(url, query)
         body = api.get_json(url, query).body
         if not isinstance(body, dict):
             return
@@ -150,9 +159,9 @@ def _odata(when: datetime) -> str:
 
 
 def _offers_app_roles(sp: dict[str, Any]) -> bool:
-    roles = sp.get("appRoles") or []
     return any(
-        isinstance(r, dict) and "Application" in (r.get("allowedMemberTypes") or []) for r in roles
+        isinstance(r, dict) and "Application" in as_list(r.get("allowedMemberTypes"))
+        for r in as_list(sp.get("appRoles"))
     )
 
 
@@ -209,7 +218,7 @@ def _app_only(
 
 def _role_name(part: dict[str, Any], resource_sp: dict[str, Any], resource_app: str) -> str:
     role_id = str(part["appRoleId"])
-    for role in resource_sp.get("appRoles") or []:
+    for role in as_list(resource_sp.get("appRoles")):
         if isinstance(role, dict) and str(role.get("id")) == role_id and role.get("value"):
             return str(role["value"])
     if resource_app == MICROSOFT_GRAPH and role_id in GRAPH_APP_ROLES:
@@ -344,7 +353,7 @@ def _properties(item: dict[str, Any]) -> dict[str, str]:
     """Every target's modifiedProperties by name: the new value, else the old one."""
     found: dict[str, str] = {}
     for target in _targets(item):
-        for prop in target.get("modifiedProperties") or []:
+        for prop in as_list(target.get("modifiedProperties")):
             if isinstance(prop, dict) and prop.get("displayName"):
                 value = _decoded(prop.get("newValue")) or _decoded(prop.get("oldValue"))
                 found.setdefault(str(prop["displayName"]), value)
@@ -357,7 +366,7 @@ def _decoded(raw: object) -> str:
         return ""
     try:
         value: Any = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # plain text, or nested past the recursion limit
         return raw.strip()
     if isinstance(value, list):
         return " ".join(str(v) for v in value).strip()

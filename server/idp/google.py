@@ -14,7 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from shadowmap.server.idp.common import lower_email, parse_time, sniff, split_scopes, truthy
+from shadowmap.server.idp.common import (
+    PageTrail,
+    lower_email,
+    parse_time,
+    sniff,
+    split_scopes,
+    truthy,
+)
 from shadowmap.server.idp.interface import (
     ApiClient,
     App,
@@ -110,7 +117,9 @@ def _pages(
 ) -> Iterator[dict[str, Any]]:
     """Every item of a Google list, following nextPageToken."""
     query = dict(params)
+    trail = PageTrail()
     while True:
+        trail.visit(path, query)
         body = api.get_json(path, query).body
         if not isinstance(body, dict):
             return

@@ -15,9 +15,11 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
+from shadowmap.server.idp.common import storable
 from shadowmap.server.idp.interface import ApiClient, IdpDenied, IdpError, Page, Provider
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,8 @@ MAX_ATTEMPTS = 6
 MAX_WAIT_S = 120.0
 FIRST_BACKOFF_S = 1.0
 REQUEST_TIMEOUT_S = 30.0
+# The port a URL without one means (RFC 9110 4.2), to compare a next link with --base-url.
+DEFAULT_PORTS = {"http": 80, "https": 443}
 # The longest IdP error code kept from a refusal (Graph `error.code`, Okta `errorCode`).
 MAX_DETAIL = 80
 
@@ -90,6 +94,13 @@ class LiveClient(ApiClient):
 
     def get_json(self, url: str, params: dict[str, str] | None = None) -> Page:
         full = url if url.startswith(("http://", "https://")) else self.base_url + url
+        if _origin(full) != _origin(self.base_url):
+            # A next-page link elsewhere would take the credential with it: not followed.
+            raise IdpError(
+                f"{self.provider.value} sent a next-page link to another host "
+                f"({urlsplit(full).hostname}), which is not followed",
+                hint=f"check --base-url; pages are read from {urlsplit(self.base_url).hostname}",
+            )
         for attempt in range(1, MAX_ATTEMPTS + 1):
             response = self._get(full, params)
             wait = self._wait_for(response, attempt)
@@ -140,8 +151,10 @@ class LiveClient(ApiClient):
             )
         try:
             body: Any = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the recursion limit
             raise IdpError(f"{self.provider.value} sent a page that is not JSON") from None
+        if not storable(body):
+            raise IdpError(f"{self.provider.value} sent a page with a NUL or a lone surrogate")
         next_link = response.links.get("next", {}).get("url")
         return Page(body=body, next_link=next_link)
 
@@ -151,7 +164,7 @@ def retry_after(header: str | None, fallback: float) -> float:
     if not header:
         return fallback
     header = header.strip()
-    if header.isdigit():
+    if header.isascii() and header.isdigit():  # "²" is a digit to str.isdigit, not to float
         return min(MAX_WAIT_S, float(header))
     try:
         when = email.utils.parsedate_to_datetime(header)
@@ -173,6 +186,12 @@ def error_code(response: requests.Response) -> str:
     error = body.get("error")
     code = error.get("code") if isinstance(error, dict) else body.get("errorCode")
     return str(code)[:MAX_DETAIL] if isinstance(code, str) else ""
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname, parts.port or DEFAULT_PORTS.get(scheme)
 
 
 def _path(url: str) -> str:

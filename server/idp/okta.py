@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from shadowmap.server.idp import okta_log
-from shadowmap.server.idp.common import domains, lower_email, parse_time, sniff, text_or_none
+from shadowmap.server.idp.common import (
+    PageTrail,
+    domains,
+    lower_email,
+    parse_time,
+    sniff,
+    text_or_none,
+)
 from shadowmap.server.idp.events import Tally, apply_events
 from shadowmap.server.idp.interface import (
     ApiClient,
@@ -84,7 +91,9 @@ class OktaConnector(Connector):
 def _pages(api: ApiClient, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
     url: str | None = path
     query: dict[str, str] | None = params
+    trail = PageTrail()
     while url:
+        trail.visit(url, query)
         page = api.get_json(url, query)
         if isinstance(page.body, list):
             yield from (item for item in page.body if isinstance(item, dict))

@@ -14,7 +14,14 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from shadowmap.server.idp.common import as_dict, as_list, parse_time, split_scopes, text_or_none
+from shadowmap.server.idp.common import (
+    PageTrail,
+    as_dict,
+    as_list,
+    parse_time,
+    split_scopes,
+    text_or_none,
+)
 from shadowmap.server.idp.events import EventKind, GrantEvent, Tally, optional_read
 from shadowmap.server.idp.interface import ApiClient, ConsentType, Skipped
 
@@ -65,7 +72,9 @@ def read_logs(
         found: list[dict[str, Any]] = []
         url: str | None = LOGS_PATH
         query: dict[str, str] | None = params
+        trail = PageTrail()
         while url:
+            trail.visit(url, query)
             page = api.get_json(url, query)
             items = page.body if isinstance(page.body, list) else []
             found += (item for item in items if isinstance(item, dict))
@@ -81,7 +90,7 @@ def log_events(items: Iterable[dict[str, Any]], tally: Tally) -> list[GrantEvent
     for item in items:
         kind = _kind(str(item.get("eventType") or ""))
         outcome = as_dict(item.get("outcome"))
-        if kind is None or outcome.get("result", "SUCCESS") not in DONE:
+        if kind is None or str(outcome.get("result", "SUCCESS")) not in DONE:
             continue
         at = parse_time(item.get("published"))
         user, (client, name) = _user(item), _client(item)
@@ -121,7 +130,7 @@ def _user(item: dict[str, Any]) -> str | None:
 
 def _client(item: dict[str, Any]) -> tuple[str | None, str | None]:
     for party in _parties(item):
-        if party.get("type") in APP_TYPES and text_or_none(party.get("id")):
+        if str(party.get("type")) in APP_TYPES and text_or_none(party.get("id")):
             return str(party["id"]), text_or_none(party.get("displayName"))
     # The client object's id is the OAuth client's for OAuth requests (System Log API).
     return text_or_none(as_dict(item.get("client")).get("id")), None

@@ -113,7 +113,8 @@ def set_trust_policy(session: DbSession, me: PageAdmin, form: CheckedForm) -> Re
     weights = {}
     for factor in WEIGHTS:
         text = form.get(f"weight_{factor}", "").strip()
-        if not text.isdigit():
+        # ASCII and short: int() refuses "²" (a digit to isdigit) and 4,301 digits or more.
+        if not (text.isascii() and text.isdigit()) or len(text) > 3:
             raise RequestInvalid(f"the weight of {factor} is a whole number from 0 to 100")
         weights[factor] = int(text)
     codes = form.get("accepted_jurisdictions", "").replace(",", " ").split()

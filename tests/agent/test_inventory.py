@@ -9,6 +9,8 @@ import plistlib
 import pytest
 
 KINDS = ("app", "cli_agent", "ide_extension", "browser_extension", "model_files", "browser_session")
+# The Perplexity extension's Chrome Web Store id.
+PERPLEXITY = "hlgbcneanomplepojfcnclggenpcoldo/2.4_0"  # with its version folder
 CHROME = {
     "linux": ".config/google-chrome",
     "macos": "Library/Application Support/Google/Chrome",
@@ -35,7 +37,7 @@ def one_of_each(os_name: str) -> tuple[dict, dict]:
                 "displayName": "Continue",
             }
         ),
-        f"{CHROME[os_name]}/Default/Extensions/hlgbcneanomplepojfcnclggenpcoldo/2.4_0/manifest.json": json.dumps(
+        f"{CHROME[os_name]}/Default/Extensions/{PERPLEXITY}/manifest.json": json.dumps(
             {"name": "Perplexity", "version": "2.4", "permissions": ["storage"]}
         ),
         ".aider.conf.yml": "model: sonnet\n",

@@ -181,7 +181,8 @@ CLIENT_FILES = [
         "zed",
         "linux",
         ".config/zed/settings.json",
-        '// Zed\n{"context_servers": {"gh": {"source": "custom", "command": "npx", "args": ["-y"]}}}',
+        '// Zed\n{"context_servers": {"gh": '
+        '{"source": "custom", "command": "npx", "args": ["-y"]}}}',
         "user",
     ),
     (

@@ -185,3 +185,79 @@ def test_the_admin_page_imports_uploaded_files(sqlite_collector: Collector) -> N
     assert done.status_code == 200 and "Imported okta:" in done.text
     assert len(grants(sqlite_collector)) > 0
     assert bad.status_code == 422 and "upload 1 is not valid JSON" in bad.text
+
+
+# Files no IdP writes, each of a kind that once reached the database or a traceback: the
+# answer is a 422 that says why, on SQLite and on PostgreSQL (which refuses NUL).
+DEEP = b"[" * 100_000 + b"]" * 100_000
+HOSTILE = {
+    "deep-json": ("okta", DEEP, "upload 1 is nested too deeply"),
+    "5000-digit-number": (
+        "google",
+        b'{"items": [{"clientId": ' + b"9" * 5000 + b"}]}",
+        "upload 1 is nested too deeply or holds too long a number",
+    ),
+    "nul-in-csv": ("google", b"user,clientId\na@example.com,c\x00id\n", "upload 1 holds NUL"),
+    "escaped-nul-in-json": (
+        "okta",
+        b'[{"id": "u\\u0000", "profile": {"email": "a@example.com"}}]',
+        "upload 1 holds a \\u0000 or a lone surrogate",
+    ),
+    "lone-surrogate": (
+        "google",
+        b'{"kind": "admin#directory#tokenList", "items": [{"clientId": "\\ud800"}]}',
+        "upload 1 holds a \\u0000 or a lone surrogate",
+    ),
+    "csv-cell-over-the-limit": (
+        "entra",
+        b"PermissionType,ClientObjectId\n" + b"x" * 200_000 + b",1\n",
+        "upload 1 is not CSV an IdP writes: field larger than field limit",
+    ),
+    "tokens-list-of-numbers": ("google", b"[1, 2, 3]", "a shape the google reader does not know"),
+    "okta-grant-links-as-text": (
+        "okta",
+        b'{"00u1": [{"userId": "00u1", "clientId": "c", "scopeId": "s", "_links": "x"}]}',
+        "a shape the okta reader does not know",
+    ),
+}
+
+
+@pytest.mark.parametrize(("provider", "data", "says"), HOSTILE.values(), ids=list(HOSTILE))
+def test_a_hostile_file_is_a_422_and_changes_nothing(
+    collector: Collector, provider: str, data: bytes, says: str
+) -> None:
+    upload(collector, "okta", sample_files(OKTA_FILES))
+    before = grants(collector)
+
+    response = upload(collector, provider, [("export", data)])
+
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "import_invalid"
+    assert says in response.json()["detail"]
+    assert "/tmp" not in response.json()["detail"]
+    assert grants(collector) == before
+
+
+def test_skipped_lines_name_the_part_not_a_temporary_folder(sqlite_collector: Collector) -> None:
+    gam = b"user,clientId,displayText,anonymous,nativeApp,userKey,scopes\n,,x,False,False,,openid\n"
+
+    response = upload(sqlite_collector, "google", [("tokens.csv", gam)])
+
+    assert response.status_code == 200, response.text
+    assert response.json()["skipped"] == [
+        {"where": "upload 1 line 2", "reason": "no clientId or user"}
+    ]
+
+
+def test_the_admin_page_refuses_a_hostile_file_with_a_page(sqlite_collector: Collector) -> None:
+    sign_in_with_token(sqlite_collector)
+
+    answer = sqlite_collector.http.post(
+        sqlite_collector.url("/admin/grants/import"),
+        data={"provider": "okta", "csrf": csrf_of(sqlite_collector)},
+        files=[("file", ("deep.json", DEEP))],
+        timeout=30,
+    )
+
+    assert answer.status_code == 422 and "upload 1 is nested too deeply" in answer.text
+    assert grants(sqlite_collector) == []

@@ -83,6 +83,24 @@ def test_a_bad_file_exits_2_and_changes_nothing(
     assert _grant_rows(imported) == before
 
 
+def test_a_hostile_file_exits_2_without_a_traceback(
+    shadowmap: Callable[..., Run], imported: str, tmp_path: Path
+) -> None:
+    before = _grant_rows(imported)
+    deep, odd = tmp_path / "deep.json", tmp_path / "odd.json"
+    deep.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    odd.write_text("[1, 2, 3]")  # a list of tokens.list answers, but of numbers
+
+    runs = [import_grants(shadowmap, imported, "okta", deep)]
+    runs.append(import_grants(shadowmap, imported, "google", odd))
+
+    assert [r.code for r in runs] == [2, 2], [r.stderr for r in runs]
+    assert "nested too deeply" in runs[0].stderr
+    assert "shape the google reader does not know" in runs[1].stderr
+    assert "Traceback" not in "".join(r.stderr for r in runs)
+    assert _grant_rows(imported) == before
+
+
 def _grant_rows(url: str) -> list[tuple[object, ...]]:
     from sqlalchemy import create_engine, text
 

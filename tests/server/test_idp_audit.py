@@ -42,6 +42,7 @@ from tests.server.idp_helpers import (
     entra_replay,
     okta_replay,
     replay,
+    sample,
 )
 from tests.server.test_idp_connectors import CREDENTIAL
 
@@ -255,6 +256,74 @@ def test_unknown_entra_shapes_are_skipped_with_a_reason(tmp_path: Path) -> None:
             "Remove delegated permission grant: no known client service principal or user",
         ),
         ("signIns", "no createdDateTime, userId or appId"),
+    }
+
+
+def test_entra_records_of_the_wrong_types_are_skipped_never_fatal(tmp_path: Path) -> None:
+    """modifiedProperties that is a number, a value nested past the recursion limit, appRoles
+    that is not a list: the record is skipped or read as far as it goes, and the rest of
+    the import stands."""
+    at = "2025-06-01T00:00:00Z"
+    unknown_sp = {"id": "5f1e0a9b-0000-4000-8000-0000000000ff", "type": "ServicePrincipal"}
+    deep = [{"displayName": "ConsentAction.Permissions", "newValue": "[" * 100_000}]
+    audits = [
+        {
+            "activityDisplayName": "Consent to application",
+            "activityDateTime": at,
+            "targetResources": [{**unknown_sp, "modifiedProperties": props}],
+        }
+        for props in (7, True, deep)
+    ]
+    sps = [*sample(ENTRA_FILES[1])["value"], {"id": "sp-odd", "appId": "odd", "appRoles": 5}]
+    client = next(sp for sp in sps if not sp["appId"].startswith("00000003"))
+    role = {
+        "principalId": client["id"],
+        "principalType": "ServicePrincipal",
+        "resourceId": "sp-odd",
+        "appRoleId": "0d0d0d0d-0000-4000-8000-000000000001",
+    }
+    clean = read(Provider.ENTRA, *ENTRA_ALL)
+
+    batch = connector_for(Provider.ENTRA).read_files(
+        [
+            *(asset(n) for n in ENTRA_ALL if n != ENTRA_FILES[1]),
+            write(tmp_path, "sps.json", {"value": sps}),
+            write(tmp_path, "more-audits.json", {"value": audits}),
+            write(tmp_path, "more-roles.json", {"value": [role]}),
+        ]
+    )
+
+    added = {g[:3] for g in state(batch)} - {g[:3] for g in state(clean)}
+    assert added == {(APP_ONLY, client["appId"], (role["appRoleId"],))}  # appRoles: not a list
+    assert state(clean) <= state(batch)
+    assert batch.skipped == (
+        Skipped(
+            "directoryAudits",
+            "3 record(s): Consent to application: its service principal is not in the import",
+        ),
+    )
+
+
+def test_okta_log_events_of_the_wrong_types_are_skipped_never_fatal(tmp_path: Path) -> None:
+    token_grant = next(
+        e
+        for e in sample(OKTA_LOG_FILE)
+        if e["eventType"].endswith("token.grant.access_token")
+        and e["outcome"]["result"] == "SUCCESS"
+    )
+    odd = [
+        {**token_grant, "outcome": {"result": ["SUCCESS"]}},
+        {**token_grant, "target": [{"type": ["AppInstance"], "id": "x"}], "client": None},
+    ]
+    clean = read(Provider.OKTA, *OKTA_ALL)
+
+    batch = connector_for(Provider.OKTA).read_files(
+        [*(asset(n) for n in OKTA_ALL), write(tmp_path, "odd-log.json", odd)]
+    )
+
+    assert state(batch) == state(clean)
+    assert {s.reason for s in batch.skipped} == {
+        "app.oauth2.as.token.grant.access_token: no published time, user or app"
     }
 
 

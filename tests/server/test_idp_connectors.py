@@ -268,8 +268,62 @@ def test_google_403_rate_limit_reasons_back_off() -> None:
     assert waits == [1.0, 2.0]
 
 
+# Pages whose next link leads back to a page already read, for each way of paging.
+LOOPS = {
+    Provider.ENTRA: (
+        "/oauth2PermissionGrants",
+        Reply(body={"value": [], "@odata.nextLink": "{base}/oauth2PermissionGrants"}),
+    ),
+    Provider.OKTA: (
+        "/api/v1/users",
+        Reply(body=[], headers={"Link": '<{base}/api/v1/users>; rel="next"'}),
+    ),
+    Provider.GOOGLE: ("/admin/directory/v1/users", Reply(body={"nextPageToken": "same"})),
+}
+
+
+@pytest.mark.parametrize("provider", list(LOOPS), ids=[p.value for p in LOOPS])
+def test_a_next_page_link_that_loops_stops_the_sweep(provider: Provider) -> None:
+    path, looping = LOOPS[provider]
+    with replay() as server:
+        server.add(path, *[looping] * 50)
+        client = LiveClient(provider, server.url, CREDENTIAL, sleep=lambda _s: None)
+        with pytest.raises(IdpError) as stopped:
+            connector_for(provider).sweep(client)
+        asked = len(server.seen)
+
+    assert "is one it sent before" in stopped.value.message
+    assert asked == 2  # the first page, and its link once: never the same page again
+
+
+def test_a_next_page_link_to_another_host_is_not_followed_with_the_credential() -> None:
+    with replay() as server:
+        elsewhere = server.url.replace("127.0.0.1", "localhost") + "/oauth2PermissionGrants/2"
+        server.add(
+            "/oauth2PermissionGrants", Reply(body={"value": [], "@odata.nextLink": elsewhere})
+        )
+        server.add("/oauth2PermissionGrants/2", Reply(body={"value": []}))
+        client = LiveClient(Provider.ENTRA, server.url, CREDENTIAL, sleep=lambda _s: None)
+        with pytest.raises(IdpError) as refused:
+            connector_for(Provider.ENTRA).sweep(client)
+        seen = list(server.seen)
+
+    assert "next-page link to another host (localhost)" in refused.value.message
+    assert [s.path for s in seen] == ["/oauth2PermissionGrants"]
+    assert CREDENTIAL not in refused.value.message + (refused.value.hint or "")
+
+
 @pytest.mark.parametrize(
-    ("header", "wait"), [("7", 7.0), (None, 3.0), ("soon", 3.0), ("9999", 120.0)]
+    ("header", "wait"),
+    [
+        ("7", 7.0),
+        (None, 3.0),
+        ("soon", 3.0),
+        ("9999", 120.0),
+        ("1" + "0" * 9, 120.0),  # a billion seconds: capped
+        ("\u00b2", 3.0),  # superscript two: a digit to str.isdigit, not to float()
+        ("-5", 3.0),
+    ],
 )
 def test_retry_after_is_read_and_capped(header: str | None, wait: float) -> None:
     assert retry_after(header, 3.0) == wait

@@ -319,6 +319,8 @@ BAD_TOKENS = [
     pytest.param(lambda p: p.claims.update(azp="another-client"), "(azp)", id="azp"),
     pytest.param(lambda p: p.claims.update(iat=now() - 3600), "too long ago", id="old-iat"),
     pytest.param(lambda p: p.claims.update(sub=None), "MissingRequiredClaim", id="no-sub"),
+    # A NUL cannot be stored on PostgreSQL; OpenID Connect Core 1.0, 2: ASCII at most 255.
+    pytest.param(lambda p: p.claims.update(sub="00u\x00alice"), "malformed", id="nul-in-sub"),
 ]
 
 
@@ -348,6 +350,11 @@ BAD_IDENTITIES = [
     ),
     pytest.param(
         {"email": "mallory@evil.example.com"}, oidc.WRONG_DOMAIN, "not allowed", id="subdomain"
+    ),
+    # Control characters: a NUL is refused by PostgreSQL, an escape would colour the log.
+    pytest.param({"email": "al\x00ice@example.com"}, oidc.NO_EMAIL, "no email", id="nul-email"),
+    pytest.param(
+        {"email": "al\x1b[2Jice@example.com"}, oidc.NO_EMAIL, "no email", id="escape-in-email"
     ),
 ]
 
@@ -380,6 +387,27 @@ def test_an_idp_that_cannot_be_used_is_a_4xx_not_a_500(
     answer = sign_in(collector)
 
     assert_refused(collector, answer, 401, oidc.UNAVAILABLE)
+
+
+@pytest.mark.parametrize(
+    "field", ["id_token_signing_alg_values_supported", "token_endpoint_auth_methods_supported"]
+)
+def test_a_discovery_document_with_a_number_for_a_list_falls_back_to_the_defaults(
+    sqlite_url: str,
+    serve_app: Callable[..., Collector],
+    provider: Provider,
+    monkeypatch: pytest.MonkeyPatch,
+    field: str,
+) -> None:
+    listed = Provider.discovery
+    monkeypatch.setattr(Provider, "discovery", lambda self: {**listed(self), field: 5})
+    collector = serve_app(sqlite_url, oidc=settings_for(provider))
+
+    answer = sign_in(collector)
+
+    # No list: the defaults of OpenID Connect Discovery 1.0, 3 (RS256, client_secret_basic).
+    assert answer.status_code == 200, answer.text
+    assert provider.client_auth_seen == ["basic"]
 
 
 # -- what the log holds -------------------------------------------------------------------

@@ -124,6 +124,22 @@ def test_a_report_updates_the_device(
     assert device["finding_counts"] == {"open": 1, "resolved": 0}
 
 
+def test_a_nul_character_is_kept_as_a_replacement_not_a_500(
+    collector: Collector, make_report: MakeReport, make_finding: MakeFinding
+) -> None:
+    """PostgreSQL cannot store NUL in text; a device whose config holds one still reports."""
+    enrolled = collector.enroll("machine-1", hostname="lap\x00top")
+    odd = make_finding("github").model_copy(update={"title": "MCP server git\x00hub"})
+
+    stored = collector.post_report(enrolled.json()["device_token"], make_report("machine-1", [odd]))
+
+    assert enrolled.status_code == 200, enrolled.text
+    assert stored.status_code == 201, stored.text
+    (finding,) = collector.findings()
+    assert finding["title"] == "MCP server git\ufffdhub"
+    assert collector.devices()[0]["hostname"] == "laptop-1"  # the report's host wins
+
+
 def test_a_heartbeat_moves_the_device_and_keeps_no_report_row(
     collector: Collector,
     db_url: str,

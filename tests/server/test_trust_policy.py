@@ -4,6 +4,8 @@ PostgreSQL, through a running collector; a bad policy is a 422 and changes nothi
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -167,3 +169,78 @@ def test_the_admin_page_sets_and_resets_the_policy(sqlite_collector: Collector) 
     assert bad.status_code == 422
     assert reset.status_code == 200
     assert not sqlite_collector.admin_get("/api/v1/trust-policy").json()["custom"]
+
+
+@pytest.mark.parametrize("weight", ["\u00b2", "\u0661", "9" * 5000])
+def test_the_admin_page_takes_only_ascii_weights_of_up_to_3_digits(
+    sqlite_collector: Collector, weight: str
+) -> None:
+    """Superscript two and Arabic-Indic one are digits to str.isdigit; int() refuses the
+    first, and any number of more than 4,300 digits."""
+    sign_in_with_token(sqlite_collector)
+    form = {f"weight_{f}": str(w) for f, w in trust.WEIGHTS.items()} | {"weight_D1": weight}
+
+    refused = sqlite_collector.http.post(
+        sqlite_collector.url("/admin/trust-policy"),
+        data={**form, "csrf": csrf_of(sqlite_collector)},
+        timeout=10,
+    )
+
+    assert refused.status_code == 422, refused.text
+    assert "whole number from 0 to 100" in refused.text
+    assert not sqlite_collector.admin_get("/api/v1/trust-policy").json()["custom"]
+
+
+def test_a_token_with_a_long_name_may_set_the_policy(collector: Collector) -> None:
+    """Who set it is kept in a 64-character column; "token:" and a 100-character name
+    once overflowed it on PostgreSQL."""
+    admin = new_token(collector, "admin", "n" * 100)
+
+    put = put_policy(collector, {"weights": {"D1": 5}}, token=admin)
+
+    assert put.status_code == 200, put.text
+    assert collector.admin_get("/api/v1/trust-policy").json()["weights"]["D1"] == 5
+
+
+def test_first_policies_saved_at_once_all_succeed(collector: Collector) -> None:
+    """Two admins (or replicas) saving the first policy together: no row yet for either,
+    so both insert it; the later one writes over the earlier, as any later save does."""
+    ready = threading.Barrier(6)
+
+    def save(weight: int) -> int:
+        ready.wait()
+        return int(put_policy(collector, {"weights": {"D1": weight}}).status_code)
+
+    for _ in range(3):
+        assert collector.http.delete(
+            collector.url("/api/v1/trust-policy"),
+            headers={"Authorization": f"Bearer {collector.admin_token}"},
+            timeout=10,
+        ).ok
+        with ThreadPoolExecutor(6) as pool:
+            codes = list(pool.map(save, range(1, 7)))
+        assert codes == [200] * 6
+        assert collector.admin_get("/api/v1/trust-policy").json()["weights"]["D1"] in range(1, 7)
+
+
+def test_first_decisions_about_a_vendor_made_at_once_all_succeed(collector: Collector) -> None:
+    """The same race for a vendor's first decision (vendor_settings.decide)."""
+    vendors = ["openai", "anthropic", "perplexity"]
+    ready = threading.Barrier(6)
+
+    def decide(args: tuple[str, int]) -> int:
+        key, n = args
+        ready.wait()
+        body = {"sanctioned": n % 2 == 0, "note": f"decision {n}"}
+        response = requests.put(
+            collector.url(f"/api/v1/vendors/{key}"),
+            headers={"Authorization": f"Bearer {collector.admin_token}"},
+            json=body,
+            timeout=10,
+        )
+        return int(response.status_code)
+
+    for key in vendors:
+        with ThreadPoolExecutor(6) as pool:
+            codes = list(pool.map(decide, [(key, n) for n in range(6)]))
+        assert codes == [200] * 6, key
