@@ -6,13 +6,14 @@ The schema comes only from the migrations shipped in this package, applied at st
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shadowmap.agent.errors import ConfigError
@@ -84,6 +85,19 @@ def alembic_config(connection: Connection | None = None) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     config.attributes["connection"] = connection
     return config
+
+
+T = TypeVar("T")
+
+
+def last_write_wins(session: Session, write: Callable[[], T]) -> T:
+    """``write()``, which reads a row, makes it if absent and commits; once more if another
+    writer (a replica, a second tab) made the row meanwhile, so the later write wins."""
+    try:
+        return write()
+    except IntegrityError:
+        session.rollback()
+        return write()
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

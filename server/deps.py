@@ -134,14 +134,20 @@ def same_origin(request: Request) -> None:
         raise CsrfInvalid()
 
 
+def check_csrf(request: Request, settings: Settings, presented: object) -> None:
+    """Refuse a form whose CSRF token is not its session's (CsrfInvalid)."""
+    data = auth.read_session(settings, request.cookies.get(auth.SESSION_COOKIE))
+    token = presented if isinstance(presented, str) else None
+    if data is None or not auth.csrf_matches(data, token):
+        raise CsrfInvalid()
+
+
 async def checked_form(request: Request, settings: AppSettings) -> dict[str, str]:
     """A page form's fields, once its CSRF token and origin are checked."""
     same_origin(request)
-    data = auth.read_session(settings, request.cookies.get(auth.SESSION_COOKIE))
     form = await request.form()
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    if data is None or not auth.csrf_matches(data, fields.get("csrf")):
-        raise CsrfInvalid()
+    check_csrf(request, settings, fields.get("csrf"))
     return fields
 
 

@@ -12,9 +12,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shadowmap.server.db import last_write_wins
 from shadowmap.server.errors import RequestInvalid
 from shadowmap.server.tables import TRUST_POLICY_ROW, TrustPolicyRow, utcnow
 from shadowmap.server.trust import ACCEPTED_JURISDICTIONS, DEFAULT_POLICY, WEIGHTS, TrustPolicy
@@ -45,13 +45,7 @@ def load(session: Session) -> TrustPolicy:
 
 def save(session: Session, wanted: PolicyInput, made_by: str) -> TrustPolicy:
     policy = _checked(wanted)
-    try:
-        _write(session, policy, made_by)
-    except IntegrityError:
-        # Another first save (a replica, a second tab) made the row meanwhile: write over
-        # it, as a later save would.
-        session.rollback()
-        _write(session, policy, made_by)
+    last_write_wins(session, lambda: _write(session, policy, made_by))
     logger.info("trust policy changed by %s", made_by)
     return policy
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shadowmap.server.db import last_write_wins
 from shadowmap.server.errors import NotFound, RequestInvalid
 from shadowmap.server.inventory import UNCATALOGUED
 from shadowmap.server.tables import VendorSetting, utcnow
@@ -36,13 +36,7 @@ class DecisionInput:
 
 def decide(session: Session, vendor_key: str, made_by: str, wanted: DecisionInput) -> VendorSetting:
     _check(vendor_key, wanted)
-    try:
-        row = _write(session, vendor_key, made_by, wanted)
-    except IntegrityError:
-        # Another first decision about this vendor (a replica, a second tab) made the row
-        # meanwhile: write over it, as a later decision would.
-        session.rollback()
-        row = _write(session, vendor_key, made_by, wanted)
+    row = last_write_wins(session, lambda: _write(session, vendor_key, made_by, wanted))
     logger.info("vendor %s: decision changed by %s", vendor_key, made_by)
     return row
 

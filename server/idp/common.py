@@ -65,17 +65,19 @@ def _json(path: Path, text: str) -> Any:
         raise IdpFileInvalid(
             f"{path} is nested too deeply or holds too long a number", hint=AGAIN
         ) from None
-    # Only a \u escape makes a NUL or a lone surrogate; both are refused by the database.
-    if "\\u" in text and not storable(data):
+    if not storable(text, data):
         raise IdpFileInvalid(
             f"{path} holds a \\u0000 or a lone surrogate escape: not an IdP's export", hint=AGAIN
         )
     return data
 
 
-def storable(data: Any) -> bool:
-    """Whether every string in the parsed JSON can be stored: no NUL (PostgreSQL refuses
-    it) and no lone surrogate (it has no UTF-8). Walks without recursion."""
+def storable(text: str, data: Any) -> bool:
+    """Whether every string in ``data``, parsed from the JSON ``text``, can be stored: no
+    NUL (PostgreSQL refuses it) and no lone surrogate (it has no UTF-8). Only a \\u escape
+    makes either, so a text without one is not walked; the walk does not recurse."""
+    if "\\u" not in text:
+        return True
     stack = [data]
     while stack:
         node = stack.pop()
@@ -144,6 +146,12 @@ def lower_email(value: object) -> str | None:
     return text.lower() if text and "@" in text else None
 
 
+def path_only(url: str) -> str:
+    """A URL without its query: query strings carry filters and page tokens, so a message
+    names the path only."""
+    return url.split("?", 1)[0]
+
+
 def as_dict(value: object) -> dict[str, Any]:
     """The value when it is a JSON object, else an empty one (log shapes vary)."""
     return value if isinstance(value, dict) else {}
@@ -164,7 +172,7 @@ class PageTrail:
         key = (url, tuple(sorted((query or {}).items())))
         if key in self._seen:
             raise IdpError(
-                f"the IdP's next page of {url.split('?', 1)[0]} is one it sent before",
+                f"the IdP's next page of {path_only(url)} is one it sent before",
                 hint="its paging loops; try again later, or import exported files instead",
             )
         self._seen.add(key)

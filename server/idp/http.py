@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from shadowmap.server.idp.common import storable
+from shadowmap.server.idp.common import path_only, storable
 from shadowmap.server.idp.interface import ApiClient, IdpDenied, IdpError, Page, Provider
 
 logger = logging.getLogger(__name__)
@@ -146,14 +146,14 @@ class LiveClient(ApiClient):
             )
         if response.status_code != 200:
             raise IdpError(
-                f"{self.provider.value} answered HTTP {response.status_code} for {_path(url)}",
+                f"{self.provider.value} answered HTTP {response.status_code} for {path_only(url)}",
                 hint="see the collector's log; try again later",
             )
         try:
             body: Any = response.json()
         except (ValueError, RecursionError):  # not JSON, or nested past the recursion limit
             raise IdpError(f"{self.provider.value} sent a page that is not JSON") from None
-        if not storable(body):
+        if not storable(response.text, body):
             raise IdpError(f"{self.provider.value} sent a page with a NUL or a lone surrogate")
         next_link = response.links.get("next", {}).get("url")
         return Page(body=body, next_link=next_link)
@@ -192,11 +192,6 @@ def _origin(url: str) -> tuple[str, str | None, int | None]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     return scheme, parts.hostname, parts.port or DEFAULT_PORTS.get(scheme)
-
-
-def _path(url: str) -> str:
-    # Query strings can carry filters and page tokens; a message names the path only.
-    return url.split("?", 1)[0]
 
 
 def environ() -> Mapping[str, str]:

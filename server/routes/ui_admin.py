@@ -11,9 +11,16 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shadowmap.server import accounts, auth, trust_policy, uploads
-from shadowmap.server.deps import AppSettings, CheckedForm, DbSession, PageAdmin, same_origin
-from shadowmap.server.errors import CsrfInvalid, RequestInvalid
+from shadowmap.server import accounts, trust_policy, uploads
+from shadowmap.server.deps import (
+    AppSettings,
+    CheckedForm,
+    DbSession,
+    PageAdmin,
+    check_csrf,
+    same_origin,
+)
+from shadowmap.server.errors import RequestInvalid
 from shadowmap.server.grant_store import ImportSummary
 from shadowmap.server.idp.interface import Provider
 from shadowmap.server.render import page
@@ -92,10 +99,7 @@ async def import_grants(
     """The import form: the same files and checks as POST /api/v1/grants/import."""
     same_origin(request)
     form = await uploads.read_multipart(request, IMPORT_BODY_LIMIT, MAX_IMPORT_FILES)
-    data = auth.read_session(settings, request.cookies.get(auth.SESSION_COOKIE))
-    csrf = form.get("csrf")
-    if data is None or not auth.csrf_matches(data, csrf if isinstance(csrf, str) else None):
-        raise CsrfInvalid()
+    check_csrf(request, settings, form.get("csrf"))
     try:
         provider = Provider(str(form.get("provider", "")))
     except ValueError:
